@@ -1,0 +1,644 @@
+//! Who waits for whom in one lock-dump snapshot, which threads are deadlocked,
+//! and what every other blocked thread is stuck behind.
+//!
+//! [`analyze`] builds the waits-for graph between threads (an edge waiter →
+//! blocker for every thread that keeps a waiting thread from its lock) with the
+//! lock semantics of Asterisk: mutexes are recursive, rwlocks admit many readers
+//! or one writer, trylock failures are not waits, suspended entries are not held.
+//! Deadlocks are the strongly connected components of that graph (Tarjan); each
+//! comes with its shortest cycle. Every other waiting thread gets a root: the
+//! deadlock it is transitively stuck behind, a holder that waits for nothing
+//! tracked, or a lock whose holder no listed thread is.
+//!
+//! ```
+//! use ast_locks_analysis::{analyze, Options};
+//! use ast_locks_model::{LockEntry, LockKind, LockState, Snapshot, Thread};
+//!
+//! let mut a = Thread::new("0xa");
+//! a.entries.push(LockEntry::new(0, LockState::Held, LockKind::Mutex, "0x1"));
+//! a.entries.push(LockEntry::new(1, LockState::Waiting, LockKind::Mutex, "0x2"));
+//! let mut b = Thread::new("0xb");
+//! b.entries.push(LockEntry::new(0, LockState::Held, LockKind::Mutex, "0x2"));
+//! b.entries.push(LockEntry::new(1, LockState::Waiting, LockKind::Mutex, "0x1"));
+//! let snapshot = Snapshot { threads: vec![a, b], ..Snapshot::default() };
+//!
+//! let analysis = analyze(&snapshot, &Options::default());
+//! assert_eq!(analysis.deadlocks.len(), 1);
+//! assert_eq!(analysis.deadlocks[0].cycle, vec![0, 1]);
+//! ```
+
+use ast_locks_model::{LockKind, LockState, Location, Snapshot};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{HashMap, VecDeque};
+
+/// How waiting readers of a rwlock relate to waiting writers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum RwLockPolicy {
+    /// glibc's behaviour (Asterisk asks for writer preference, glibc gives reader
+    /// preference): a waiting reader is blocked only by a writer that holds the lock.
+    #[default]
+    ReaderPreferring,
+    /// A platform that honours writer preference: a waiting reader is also blocked
+    /// by every waiting writer, so a reader re-taking a read lock behind a waiting
+    /// writer deadlocks with it.
+    WriterPreferring,
+}
+
+/// Analysis options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Rwlock semantics. Default: [`RwLockPolicy::ReaderPreferring`] (glibc).
+    pub rwlock_policy: RwLockPolicy,
+}
+
+/// An entry of a thread: `snapshot.threads[thread].entries[entry]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryRef {
+    /// Index of the thread in the snapshot.
+    pub thread: usize,
+    /// Index of the entry in the thread.
+    pub entry: usize,
+}
+
+/// One lock (one address) and who holds, waits for, or failed to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// The first entry that names this lock; its name and address stand for the lock.
+    pub first: EntryRef,
+    /// Entries that hold it now (held, not suspended), in dump order.
+    pub holders: Vec<EntryRef>,
+    /// Entries waiting for it (only each thread's effective wait), in dump order.
+    pub waiters: Vec<EntryRef>,
+}
+
+/// Why a waiter is blocked by another thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    /// The other thread holds the lock in a mode that excludes the waiter.
+    Holds,
+    /// Writer-preferring rwlock: the other thread is a waiting writer queued first.
+    QueuedWriter,
+}
+
+/// An edge of the waits-for graph: `waiter` cannot proceed until `blocker` releases `lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Edge {
+    /// Thread index of the waiting thread.
+    pub waiter: usize,
+    /// Thread index of the thread in its way.
+    pub blocker: usize,
+    /// Lock index.
+    pub lock: usize,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// A set of threads that wait for each other (a strongly connected component of
+/// the waits-for graph with a real cycle in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadlock {
+    /// Member threads, in dump order.
+    pub threads: Vec<usize>,
+    /// Locks on the edges between members, in order of first appearance.
+    pub locks: Vec<usize>,
+    /// A shortest cycle: each thread waits for the next, the last for the first.
+    /// Starts at the member that comes first in the dump among shortest cycles.
+    pub cycle: Vec<usize>,
+    /// The lock each cycle step waits on (`cycle_locks[i]`: `cycle[i]` → `cycle[i+1]`).
+    pub cycle_locks: Vec<usize>,
+}
+
+/// What a blocked thread is ultimately stuck behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Root {
+    /// Deadlock number (index into [`Analysis::deadlocks`]).
+    Deadlock(usize),
+    /// A thread that holds what is awaited and itself waits for no tracked lock.
+    Holder(usize),
+    /// A lock (index) that no listed thread holds.
+    UnknownHolder(usize),
+}
+
+/// A waiting thread that is not part of a deadlock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// Thread index.
+    pub thread: usize,
+    /// The lock it waits for.
+    pub lock: usize,
+    /// What it is ultimately stuck behind.
+    pub root: Root,
+    /// The chain of threads from this one to the root's thread (both included);
+    /// for an unknown holder it ends at the last waiting thread.
+    pub via: Vec<usize>,
+}
+
+/// A root and the blocked threads behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankedRoot {
+    /// The root.
+    pub root: Root,
+    /// Blocked threads whose root this is, in dump order.
+    pub threads: Vec<usize>,
+}
+
+/// Something odd worth a person's attention; not a deadlock by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anomaly {
+    /// Thread index.
+    pub thread: usize,
+    /// What is odd, for a person.
+    pub message: String,
+}
+
+/// The result of [`analyze`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    /// Every lock named in the snapshot, in order of first appearance.
+    pub locks: Vec<Lock>,
+    /// For each thread (by index), the lock it waits for and the entry that says so.
+    pub waits: Vec<Option<(usize, usize)>>,
+    /// Waits-for edges, sorted.
+    pub edges: Vec<Edge>,
+    /// Deadlocks, by their first thread's dump position.
+    pub deadlocks: Vec<Deadlock>,
+    /// Waiting threads outside any deadlock, in dump order.
+    pub blocked: Vec<Blocked>,
+    /// Roots, most blocked threads first.
+    pub roots: Vec<RankedRoot>,
+    /// Oddities, in dump order of their thread.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Analyse one snapshot.
+pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
+    let mut a = Analysis::default();
+    let n = snapshot.threads.len();
+    let mut by_addr: HashMap<&str, usize> = HashMap::new();
+    let mut lock_of = |addr: &str, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
+        // The address is the identity; `(nil)` is not an identity, so each gets its own.
+        if addr != "(nil)" {
+            if let Some(&i) = by_addr.get(addr) {
+                return i;
+            }
+        }
+        locks.push(Lock {
+            first: at,
+            holders: Vec::new(),
+            waiters: Vec::new(),
+        });
+        let i = locks.len() - 1;
+        by_addr.insert(
+            snapshot.threads[at.thread].entries[at.entry].addr.as_ref(),
+            i,
+        );
+        i
+    };
+    let mut entry_lock: Vec<Vec<usize>> = Vec::with_capacity(n);
+    a.waits = vec![None; n];
+    for (ti, t) in snapshot.threads.iter().enumerate() {
+        let mut ids = Vec::with_capacity(t.entries.len());
+        for (ei, e) in t.entries.iter().enumerate() {
+            let at = EntryRef {
+                thread: ti,
+                entry: ei,
+            };
+            let li = lock_of(&e.addr, at, &mut a.locks);
+            ids.push(li);
+            if e.is_holding() {
+                a.locks[li].holders.push(at);
+            }
+        }
+        let waiting: Vec<usize> = (0..t.entries.len())
+            .filter(|&ei| t.entries[ei].state == LockState::Waiting)
+            .collect();
+        if let Some(&ei) = waiting.last() {
+            a.waits[ti] = Some((ids[ei], ei));
+            a.locks[ids[ei]].waiters.push(EntryRef {
+                thread: ti,
+                entry: ei,
+            });
+            if waiting.len() > 1 {
+                a.anomalies.push(Anomaly {
+                    thread: ti,
+                    message: format!(
+                        "{} `Waiting for` entries; a thread blocks on one lock at a time, so the last (Lock #{}) is taken as its wait",
+                        waiting.len(),
+                        t.entries[ei].index
+                    ),
+                });
+            }
+        }
+        entry_lock.push(ids);
+    }
+
+    // Holders in exclusive mode of the same lock in two threads: not a consistent snapshot.
+    for lock in &a.locks {
+        let exclusive: Vec<&EntryRef> = lock
+            .holders
+            .iter()
+            .filter(|h| entry(snapshot, **h).kind != LockKind::RdLock)
+            .collect();
+        let mut threads: Vec<usize> = lock.holders.iter().map(|h| h.thread).collect();
+        threads.dedup();
+        if !exclusive.is_empty() && threads.len() > 1 {
+            let e = entry(snapshot, lock.first);
+            let names: Vec<&str> = threads
+                .iter()
+                .map(|&t| snapshot.threads[t].id.as_ref())
+                .collect();
+            a.anomalies.push(Anomaly {
+                thread: threads[1],
+                message: format!(
+                    "{} {} is held exclusively by more than one thread ({}): the dump is not a consistent snapshot",
+                    e.name,
+                    e.addr,
+                    names.join(", ")
+                ),
+            });
+        }
+    }
+
+    let mut self_wait = vec![false; n];
+    for ti in 0..n {
+        let Some((li, ei)) = a.waits[ti] else {
+            continue;
+        };
+        let want = snapshot.threads[ti].entries[ei].kind;
+        let lock = &a.locks[li];
+        let own: Vec<LockKind> = lock
+            .holders
+            .iter()
+            .filter(|h| h.thread == ti)
+            .map(|h| entry(snapshot, *h).kind)
+            .collect();
+        let mut edges = Vec::new();
+        for h in &lock.holders {
+            if h.thread == ti {
+                continue;
+            }
+            let held = entry(snapshot, *h).kind;
+            // A reader is only kept out by an exclusive holder; everything else
+            // (mutex, writer, unknown) is kept out by any holder.
+            if want != LockKind::RdLock || held != LockKind::RdLock {
+                edges.push((h.thread, Reason::Holds));
+            }
+        }
+        if want == LockKind::RdLock && options.rwlock_policy == RwLockPolicy::WriterPreferring {
+            for w in &lock.waiters {
+                if w.thread != ti && entry(snapshot, *w).kind == LockKind::WrLock {
+                    edges.push((w.thread, Reason::QueuedWriter));
+                }
+            }
+        }
+        let e = &snapshot.threads[ti].entries[ei];
+        if !own.is_empty() {
+            let rw_self = match want {
+                // rwlocks are not recursive: asking again for a lock you hold blocks,
+                // except a second read lock when no writer is preferred.
+                LockKind::WrLock => own.iter().any(|k| k.is_rwlock()),
+                LockKind::RdLock => own.contains(&LockKind::WrLock),
+                LockKind::Mutex | LockKind::Unknown => false,
+            };
+            if rw_self {
+                self_wait[ti] = true;
+                edges.push((ti, Reason::Holds));
+            } else if want == LockKind::Mutex || want == LockKind::Unknown {
+                a.anomalies.push(Anomaly {
+                    thread: ti,
+                    message: format!(
+                        "waits for {} {} which it already holds: Asterisk mutexes are recursive, so this is not a self-deadlock by itself (an untracked holder, or a stale entry)",
+                        e.name, e.addr
+                    ),
+                });
+            }
+        }
+        for (blocker, reason) in edges {
+            a.edges.push(Edge {
+                waiter: ti,
+                blocker,
+                lock: li,
+                reason,
+            });
+        }
+    }
+    a.edges.sort();
+    a.edges.dedup_by_key(|e| (e.waiter, e.blocker, e.lock));
+
+    let mut graph: DiGraph<usize, usize> = DiGraph::with_capacity(n, a.edges.len());
+    for ti in 0..n {
+        graph.add_node(ti);
+    }
+    for e in &a.edges {
+        graph.add_edge(NodeIndex::new(e.waiter), NodeIndex::new(e.blocker), e.lock);
+    }
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for e in &a.edges {
+        out[e.waiter].push((e.blocker, e.lock));
+    }
+
+    // Tarjan gives components in reverse topological order: every component's
+    // successors come before it, which the root computation below relies on.
+    let sccs = petgraph::algo::tarjan_scc(&graph);
+    let mut comp_of = vec![usize::MAX; n];
+    let mut cyclic: Vec<Vec<usize>> = Vec::new();
+    for comp in &sccs {
+        let mut members: Vec<usize> = comp.iter().map(|ix| ix.index()).collect();
+        members.sort_unstable();
+        if members.len() > 1 || self_wait[members[0]] {
+            cyclic.push(members);
+        }
+    }
+    cyclic.sort();
+    for (d, members) in cyclic.iter().enumerate() {
+        for &m in members {
+            comp_of[m] = d;
+        }
+    }
+    for members in cyclic {
+        let (cycle, cycle_locks) = shortest_cycle(&members, &out, &comp_of);
+        let mut locks: Vec<usize> = a
+            .edges
+            .iter()
+            .filter(|e| {
+                comp_of[e.waiter] == comp_of[members[0]] && comp_of[e.blocker] == comp_of[e.waiter]
+            })
+            .map(|e| e.lock)
+            .collect();
+        locks.sort_unstable();
+        locks.dedup();
+        a.deadlocks.push(Deadlock {
+            threads: members,
+            locks,
+            cycle,
+            cycle_locks,
+        });
+    }
+
+    // Root of every thread, in reverse topological order of components.
+    // best[t] = (root, distance, next hop).
+    let mut best: Vec<Option<(Root, usize, Option<usize>)>> = vec![None; n];
+    for comp in &sccs {
+        for ix in comp {
+            let t = ix.index();
+            if comp_of[t] != usize::MAX {
+                best[t] = Some((Root::Deadlock(comp_of[t]), 0, None));
+                continue;
+            }
+            if out[t].is_empty() {
+                best[t] = Some(match a.waits[t] {
+                    Some((li, _)) => (Root::UnknownHolder(li), 0, None),
+                    None => (Root::Holder(t), 0, None),
+                });
+                continue;
+            }
+            let mut choice: Option<(bool, usize, Root, usize)> = None;
+            for &(v, _) in &out[t] {
+                let Some((root, dist, _)) = best[v] else {
+                    continue;
+                };
+                let is_deadlock = matches!(root, Root::Deadlock(_));
+                // Prefer a deadlock (it never resolves), then the nearest root.
+                let key = (!is_deadlock, dist + 1, root, v);
+                if choice.is_none_or(|c| key < c) {
+                    choice = Some(key);
+                }
+            }
+            best[t] = choice.map(|(_, dist, root, v)| (root, dist, Some(v)));
+        }
+    }
+    for t in 0..n {
+        let Some((li, _)) = a.waits[t] else {
+            continue;
+        };
+        if comp_of[t] != usize::MAX {
+            continue;
+        }
+        let Some((root, _, _)) = best[t] else {
+            continue;
+        };
+        let mut via = vec![t];
+        let mut cur = t;
+        while let Some((_, _, Some(next))) = best[cur] {
+            via.push(next);
+            cur = next;
+            if via.len() > n {
+                break;
+            }
+        }
+        a.blocked.push(Blocked {
+            thread: t,
+            lock: li,
+            root,
+            via,
+        });
+    }
+    let mut groups: Vec<RankedRoot> = Vec::new();
+    let mut group_of: HashMap<Root, usize> = HashMap::new();
+    for b in &a.blocked {
+        let g = *group_of.entry(b.root).or_insert_with(|| {
+            groups.push(RankedRoot {
+                root: b.root,
+                threads: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[g].threads.push(b.thread);
+    }
+    // Stable sort: among equal counts, deadlocks first, then the root met first.
+    groups.sort_by_key(|g| {
+        (
+            std::cmp::Reverse(g.threads.len()),
+            !matches!(g.root, Root::Deadlock(_)),
+        )
+    });
+    a.roots = groups;
+    a.anomalies.sort_by_key(|x| x.thread);
+    a
+}
+
+fn entry<'s, 'a>(snapshot: &'s Snapshot<'a>, at: EntryRef) -> &'s ast_locks_model::LockEntry<'a> {
+    &snapshot.threads[at.thread].entries[at.entry]
+}
+
+/// The shortest cycle inside one component, by BFS from each member in dump order.
+fn shortest_cycle(
+    members: &[usize],
+    out: &[Vec<(usize, usize)>],
+    comp_of: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let comp = comp_of[members[0]];
+    let mut best: Option<(Vec<usize>, Vec<usize>)> = None;
+    let mut prev: HashMap<usize, (usize, usize)> = HashMap::new();
+    for &s in members {
+        if let Some((c, _)) = &best {
+            if c.len() == 1 {
+                break;
+            }
+        }
+        prev.clear();
+        let mut queue = VecDeque::from([s]);
+        let mut found: Option<(usize, usize)> = None;
+        'bfs: while let Some(u) = queue.pop_front() {
+            for &(v, lock) in &out[u] {
+                if comp_of[v] != comp {
+                    continue;
+                }
+                if v == s {
+                    found = Some((u, lock));
+                    break 'bfs;
+                }
+                if let std::collections::hash_map::Entry::Vacant(slot) = prev.entry(v) {
+                    slot.insert((u, lock));
+                    queue.push_back(v);
+                }
+            }
+        }
+        let Some((last, closing_lock)) = found else {
+            continue;
+        };
+        let mut cycle = vec![last];
+        let mut locks = vec![closing_lock];
+        let mut cur = last;
+        while cur != s {
+            let Some(&(p, lock)) = prev.get(&cur) else {
+                break;
+            };
+            cycle.push(p);
+            locks.push(lock);
+            cur = p;
+        }
+        cycle.reverse();
+        locks.reverse();
+        // Now locks[i] is the lock cycle[i] waits for.
+        if best.as_ref().is_none_or(|(c, _)| cycle.len() < c.len()) {
+            best = Some((cycle, locks));
+        }
+    }
+    best.unwrap_or_else(|| (members.to_vec(), Vec::new()))
+}
+
+impl Analysis {
+    /// Distinct locks a thread holds now (held, not suspended), in entry order.
+    pub fn held_locks(&self, snapshot: &Snapshot<'_>, thread: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for lock in self.locks.iter().enumerate() {
+            if lock.1.holders.iter().any(|h| h.thread == thread) {
+                out.push(lock.0);
+            }
+        }
+        let entries = &snapshot.threads[thread].entries;
+        let first_entry = |li: usize| {
+            self.locks[li]
+                .holders
+                .iter()
+                .filter(|h| h.thread == thread)
+                .map(|h| h.entry)
+                .min()
+                .unwrap_or(entries.len())
+        };
+        out.sort_by_key(|&li| first_entry(li));
+        out
+    }
+
+    /// The `Locked Here` locations given for a lock by its waiters, first seen first.
+    pub fn locked_here<'s, 'a>(
+        &self,
+        snapshot: &'s Snapshot<'a>,
+        lock: usize,
+    ) -> Vec<&'s Location<'a>> {
+        let mut out: Vec<&Location<'a>> = Vec::new();
+        for w in &self.locks[lock].waiters {
+            for loc in &entry(snapshot, *w).locked_here {
+                if !out.contains(&loc) {
+                    out.push(loc);
+                }
+            }
+        }
+        out
+    }
+
+    /// The name and address that stand for a lock.
+    pub fn lock_label<'s>(&self, snapshot: &'s Snapshot<'_>, lock: usize) -> (&'s str, &'s str) {
+        let e = entry(snapshot, self.locks[lock].first);
+        (&e.name, &e.addr)
+    }
+
+    /// The one-line verdict: what is wrong, or why nothing is.
+    pub fn verdict(&self, snapshot: &Snapshot<'_>) -> String {
+        let plural = |n: usize, one: &str, many: &str| {
+            if n == 1 {
+                format!("{n} {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        if !self.deadlocks.is_empty() {
+            let members: usize = self.deadlocks.iter().map(|d| d.threads.len()).sum();
+            let mut s = format!(
+                "DEADLOCK: {} ({})",
+                plural(self.deadlocks.len(), "cycle", "cycles"),
+                plural(members, "thread", "threads")
+            );
+            let behind = self
+                .blocked
+                .iter()
+                .filter(|b| matches!(b.root, Root::Deadlock(_)))
+                .count();
+            if behind > 0 {
+                s.push_str(&format!(
+                    ", {} stuck behind it",
+                    plural(behind, "more thread", "more threads")
+                ));
+            }
+            let others = self.blocked.len() - behind;
+            if others > 0 {
+                s.push_str(&format!(
+                    ", {} waiting elsewhere",
+                    plural(others, "thread", "threads")
+                ));
+            }
+            return s;
+        }
+        if snapshot.threads.is_empty() {
+            return "no deadlock: no locks held (the dump lists no thread)".to_string();
+        }
+        if self.blocked.is_empty() {
+            let held = self.locks.iter().filter(|l| !l.holders.is_empty()).count();
+            return format!(
+                "no cycle: no thread waits ({} {} {})",
+                plural(snapshot.threads.len(), "thread", "threads"),
+                if snapshot.threads.len() == 1 { "holds" } else { "hold" },
+                plural(held, "lock", "locks")
+            );
+        }
+        let holders = self
+            .roots
+            .iter()
+            .filter(|r| matches!(r.root, Root::Holder(_)))
+            .count();
+        let unknown = self.roots.len() - holders;
+        let mut parts = Vec::new();
+        if holders > 0 {
+            parts.push(plural(holders, "stalled holder", "stalled holders"));
+        }
+        if unknown > 0 {
+            parts.push(plural(unknown, "unknown holder", "unknown holders"));
+        }
+        let waiting = self.blocked.len();
+        format!(
+            "no cycle: {} {}, {} {}",
+            plural(waiting, "thread", "threads"),
+            if waiting == 1 { "waits" } else { "wait" },
+            if self.roots.len() == 1 && waiting > 1 {
+                "all behind"
+            } else {
+                "behind"
+            },
+            parts.join(" and ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,508 @@
+//! The thread/lock model shared by every ast-locks crate: what a lock dump says,
+//! with no parsing and no analysis in it.
+//!
+//! A [`Dump`] is what one input held: one or more [`Snapshot`]s (several dumps can be
+//! concatenated in one file), each a list of [`Thread`]s in the order Asterisk printed
+//! them, each with its [`LockEntry`]s in order. Text fields borrow from the input
+//! (`Cow<'a, str>`) so a large dump is not copied line by line; a line that was not
+//! valid UTF-8 is carried as an owned, repaired copy instead.
+//!
+//! ```
+//! use ast_locks_model::{LockEntry, LockKind, LockState, Snapshot, Thread};
+//!
+//! let mut thread = Thread::new("0x7f67a15356c0");
+//! thread.lwp = Some(32380);
+//! let mut entry = LockEntry::new(0, LockState::Waiting, LockKind::Mutex, "0x7f67a50f1140");
+//! entry.name = "&s1_mutex_b".into();
+//! thread.entries.push(entry);
+//! let snapshot = Snapshot { threads: vec![thread], ..Snapshot::default() };
+//! assert_eq!(snapshot.threads[0].waiting().map(|e| &*e.addr), Some("0x7f67a50f1140"));
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Text borrowed from the input where possible.
+pub type Text<'a> = Cow<'a, str>;
+
+/// Which family of Asterisk releases printed a `core show locks` dump.
+///
+/// The families differ in the thread header (LWP since 12), the tail of a lock
+/// line (`(times locked)`, `- suspended` since 12, none in 21+) and the timing
+/// line that 21+ prints under every entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Generation {
+    /// Asterisk 1.6 to 11: `(times locked)` tail, no LWP.
+    V1_6To11,
+    /// Asterisk 12 to 20: LWP in the thread header, optional `- suspended`, trylock failures.
+    V12To20,
+    /// Asterisk 21 and later: no tail on the lock line; a timing line follows it.
+    V21Plus,
+}
+
+impl Generation {
+    /// The label used in reports and in the JSON contract (`"1.6-11"`, `"12-20"`, `"21+"`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Generation::V1_6To11 => "1.6-11",
+            Generation::V12To20 => "12-20",
+            Generation::V21Plus => "21+",
+        }
+    }
+
+    /// All generations, oldest first.
+    pub const ALL: [Generation; 3] = [
+        Generation::V1_6To11,
+        Generation::V12To20,
+        Generation::V21Plus,
+    ];
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Everything read from one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dump<'a> {
+    /// The snapshots in input order; each banner starts a new one.
+    pub snapshots: Vec<Snapshot<'a>>,
+    /// Lines that were not understood, with where they were.
+    pub warnings: Vec<Warning>,
+}
+
+/// A recoverable problem in the input, with the 1-based line it was found on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// 1-based line number in the input.
+    pub line: usize,
+    /// What was wrong, for a person.
+    pub message: String,
+}
+
+/// One `core show locks` output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot<'a> {
+    /// The generation the lines were printed in, from per-line evidence (not the banner).
+    /// `None` when nothing in the snapshot tells (no thread, or only ambiguous lines).
+    pub generation: Option<Generation>,
+    /// The `=== <version>` line printed by Asterisk 12+ above the banner, when present.
+    pub version: Option<Text<'a>>,
+    /// The `at Time:` value of a 21+ banner, as printed.
+    pub time: Option<Text<'a>>,
+    /// 1-based line of the banner (`=== Currently Held Locks`), `None` when the input
+    /// started directly with thread blocks.
+    pub banner_line: Option<usize>,
+    /// The threads, in the order the dump lists them.
+    pub threads: Vec<Thread<'a>>,
+    /// True when the input ended inside a thread block of this snapshot.
+    pub truncated: bool,
+}
+
+/// One `=== Thread ID:` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Thread<'a> {
+    /// The id exactly as printed (`0x7f0c2d4ff700` or a decimal number).
+    pub id: Text<'a>,
+    /// The id as a number, when it is one.
+    pub numeric_id: Option<u64>,
+    /// The kernel thread id (`LWP:12345`, Asterisk 12+), when printed.
+    pub lwp: Option<u64>,
+    /// The text inside the parentheses of the header, as printed.
+    pub name: Text<'a>,
+    /// The structured form of the name, when it has one.
+    pub start: Option<ThreadStart<'a>>,
+    /// The lock entries, in order.
+    pub entries: Vec<LockEntry<'a>>,
+    /// 1-based line of the header.
+    pub line: usize,
+}
+
+impl<'a> Thread<'a> {
+    /// A thread with the given printed id and nothing else.
+    pub fn new(id: impl Into<Text<'a>>) -> Self {
+        let id = id.into();
+        let numeric_id = parse_thread_id(&id);
+        Thread {
+            id,
+            numeric_id,
+            ..Thread::default()
+        }
+    }
+
+    /// The entry this thread is blocked on: the last `Waiting for` entry.
+    pub fn waiting(&self) -> Option<&LockEntry<'a>> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.state == LockState::Waiting)
+    }
+
+    /// Entries that currently hold their lock (held and not suspended).
+    pub fn holding(&self) -> impl Iterator<Item = &LockEntry<'a>> {
+        self.entries.iter().filter(|e| e.is_holding())
+    }
+
+    /// The start routine when the name is structured, else the raw name.
+    pub fn short_name(&self) -> &str {
+        match &self.start {
+            Some(s) => &s.routine,
+            None => &self.name,
+        }
+    }
+}
+
+/// Parse a thread id as Asterisk prints it: `0x…` hex or decimal.
+pub fn parse_thread_id(id: &str) -> Option<u64> {
+    match id.strip_prefix("0x").or_else(|| id.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => id.parse().ok(),
+    }
+}
+
+/// Parse a `%p` lock address: `0x…` hex, or `(nil)` for 0.
+pub fn parse_address(addr: &str) -> Option<u64> {
+    if addr == "(nil)" {
+        return Some(0);
+    }
+    let hex = addr.strip_prefix("0x").or_else(|| addr.strip_prefix("0X"))?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// The structured thread name `%-20s started at [%5d] %s %s()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadStart<'a> {
+    /// The start routine (`pbx_thread`, `do_monitor`).
+    pub routine: Text<'a>,
+    /// Where the thread was created.
+    pub location: Location<'a>,
+}
+
+/// A place in the source: file, line, function.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location<'a> {
+    /// Source file name as printed (`channel.c`).
+    pub file: Text<'a>,
+    /// Line number.
+    pub line: u32,
+    /// Function name, without `()`.
+    pub function: Text<'a>,
+}
+
+impl fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} {}()", self.file, self.line, self.function)
+    }
+}
+
+/// Whether an entry holds, waits for, or failed to get its lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockState {
+    /// The lock is held (the line has no prefix).
+    #[default]
+    Held,
+    /// `Waiting for`: the thread is blocked acquiring it.
+    Waiting,
+    /// `Tried and failed to get`: a trylock that failed. Not a wait.
+    TriedAndFailed,
+}
+
+impl LockState {
+    /// The prefix Asterisk prints before `Lock #`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            LockState::Held => "",
+            LockState::Waiting => "Waiting for ",
+            LockState::TriedAndFailed => "Tried and failed to get ",
+        }
+    }
+
+    /// A short lower-case word for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            LockState::Held => "held",
+            LockState::Waiting => "waiting",
+            LockState::TriedAndFailed => "tried-and-failed",
+        }
+    }
+}
+
+/// The lock type printed on the entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockKind {
+    /// `MUTEX`: an Asterisk mutex (recursive).
+    Mutex,
+    /// `RDLOCK`: the read side of a rwlock.
+    RdLock,
+    /// `WRLOCK`: the write side of a rwlock.
+    WrLock,
+    /// `UNKNOWN`: the tracking code did not know; treated as exclusive.
+    #[default]
+    Unknown,
+}
+
+impl LockKind {
+    /// The word Asterisk prints (`MUTEX`, `RDLOCK`, `WRLOCK`, `UNKNOWN`).
+    pub fn label(self) -> &'static str {
+        match self {
+            LockKind::Mutex => "MUTEX",
+            LockKind::RdLock => "RDLOCK",
+            LockKind::WrLock => "WRLOCK",
+            LockKind::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The inverse of [`LockKind::label`].
+    pub fn from_label(s: &str) -> Option<Self> {
+        Some(match s {
+            "MUTEX" => LockKind::Mutex,
+            "RDLOCK" => LockKind::RdLock,
+            "WRLOCK" => LockKind::WrLock,
+            "UNKNOWN" => LockKind::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// True for the two sides of a rwlock.
+    pub fn is_rwlock(self) -> bool {
+        matches!(self, LockKind::RdLock | LockKind::WrLock)
+    }
+}
+
+/// One `=== ---> … Lock #i` line and what follows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockEntry<'a> {
+    /// `#i`: the entry's position in the thread's list, from 0.
+    pub index: u32,
+    /// Held, waiting, or tried and failed.
+    pub state: LockState,
+    /// Mutex, read lock, write lock, unknown.
+    pub kind: LockKind,
+    /// Where the lock was asked for.
+    pub location: Location<'a>,
+    /// The C expression that named the lock (`&chan->lock`); may be shared by many locks.
+    pub name: Text<'a>,
+    /// The lock address as printed (`0x…` or `(nil)`): the lock's identity.
+    pub addr: Text<'a>,
+    /// Times locked (`(1)`), when printed.
+    pub times_locked: Option<u32>,
+    /// Attempts (21+ timing line), when printed.
+    pub attempts: Option<u32>,
+    /// `- suspended`: released while waiting on a condition, so not actually held.
+    pub suspended: bool,
+    /// The 21+ timing triple, when printed.
+    pub timing: Option<Timing<'a>>,
+    /// The backtrace frames printed under the entry.
+    pub backtrace: Vec<Frame<'a>>,
+    /// `Locked Here:` locations (where the current holder took the awaited mutex).
+    pub locked_here: Vec<Location<'a>>,
+    /// 1-based line of the entry in the input.
+    pub line: usize,
+}
+
+impl<'a> LockEntry<'a> {
+    /// An entry with the given identity and nothing else.
+    pub fn new(index: u32, state: LockState, kind: LockKind, addr: impl Into<Text<'a>>) -> Self {
+        LockEntry {
+            index,
+            state,
+            kind,
+            addr: addr.into(),
+            ..LockEntry::default()
+        }
+    }
+
+    /// True when this entry currently holds its lock: held and not suspended.
+    pub fn is_holding(&self) -> bool {
+        self.state == LockState::Held && !self.suspended
+    }
+}
+
+/// The 21+ line `H:MM:SS.uuuuuu, H:MM:SS.uuuuuu, H:MM:SS.uuuuuu (times, attempts)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timing<'a> {
+    /// When the lock was last locked (wall clock as hours since the epoch).
+    pub last_locked: Clock<'a>,
+    /// When a lock attempt last failed (`00:00:00.000000` when never).
+    pub last_failed: Clock<'a>,
+    /// How long the lock has been held (a duration).
+    pub held_for: Clock<'a>,
+}
+
+/// An `H:MM:SS.uuuuuu` value: the printed text and its value in microseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Clock<'a> {
+    /// As printed.
+    pub text: Text<'a>,
+    /// Total microseconds, when the text is well formed and fits.
+    pub micros: Option<u64>,
+}
+
+impl<'a> Clock<'a> {
+    /// A clock value printed the way Asterisk prints it.
+    pub fn from_micros(micros: u64) -> Clock<'static> {
+        let secs = micros / 1_000_000;
+        let text = format!(
+            "{:02}:{:02}:{:02}.{:06}",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60,
+            micros % 1_000_000
+        );
+        Clock {
+            text: Cow::Owned(text),
+            micros: Some(micros),
+        }
+    }
+}
+
+/// One backtrace line under a lock entry.
+///
+/// `raw` always holds the text (without its leading indentation); the other
+/// fields are filled where the frame's shape gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The line as printed, leading whitespace removed.
+    pub raw: Text<'a>,
+    /// Which printer produced the line.
+    pub shape: FrameShape,
+    /// Binary or library (`/usr/sbin/asterisk`, `asterisk`, `libc.so.6`).
+    pub module: Option<Text<'a>>,
+    /// Function name, when printed.
+    pub function: Option<Text<'a>>,
+    /// `+0x…` offset inside the function or module (`backtrace_symbols`).
+    pub offset: Option<Text<'a>>,
+    /// `[0x…]` address.
+    pub address: Option<Text<'a>>,
+    /// Source file (BETTER_BACKTRACES).
+    pub file: Option<Text<'a>>,
+    /// Source line (BETTER_BACKTRACES).
+    pub line: Option<u32>,
+}
+
+/// The printer a backtrace line came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FrameShape {
+    /// glibc `backtrace_symbols()`: `module(function+0x1a) [0x4e9679]`.
+    Symbols,
+    /// Asterisk BETTER_BACKTRACES (libbfd): `[0x…] module file.c:245 function()`.
+    Better,
+    /// BETTER_BACKTRACES inlined frame: `[inlined] module file.c:3767 function()`.
+    Inlined,
+    /// `No backtrace to print` / `Couldn't retrieve backtrace symbols`.
+    Missing,
+    /// Anything else kept as raw text.
+    #[default]
+    Other,
+}
+
+fn own(t: Text<'_>) -> Text<'static> {
+    Cow::Owned(t.into_owned())
+}
+
+fn own_opt(t: Option<Text<'_>>) -> Option<Text<'static>> {
+    t.map(own)
+}
+
+impl Dump<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> Dump<'static> {
+        Dump {
+            snapshots: self.snapshots.into_iter().map(Snapshot::into_owned).collect(),
+            warnings: self.warnings,
+        }
+    }
+}
+
+impl Snapshot<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> Snapshot<'static> {
+        Snapshot {
+            generation: self.generation,
+            version: own_opt(self.version),
+            time: own_opt(self.time),
+            banner_line: self.banner_line,
+            threads: self.threads.into_iter().map(Thread::into_owned).collect(),
+            truncated: self.truncated,
+        }
+    }
+}
+
+impl Thread<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> Thread<'static> {
+        Thread {
+            id: own(self.id),
+            numeric_id: self.numeric_id,
+            lwp: self.lwp,
+            name: own(self.name),
+            start: self.start.map(|s| ThreadStart {
+                routine: own(s.routine),
+                location: s.location.into_owned(),
+            }),
+            entries: self.entries.into_iter().map(LockEntry::into_owned).collect(),
+            line: self.line,
+        }
+    }
+}
+
+impl Location<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> Location<'static> {
+        Location {
+            file: own(self.file),
+            line: self.line,
+            function: own(self.function),
+        }
+    }
+}
+
+impl Clock<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> Clock<'static> {
+        Clock {
+            text: own(self.text),
+            micros: self.micros,
+        }
+    }
+}
+
+impl LockEntry<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> LockEntry<'static> {
+        LockEntry {
+            index: self.index,
+            state: self.state,
+            kind: self.kind,
+            location: self.location.into_owned(),
+            name: own(self.name),
+            addr: own(self.addr),
+            times_locked: self.times_locked,
+            attempts: self.attempts,
+            suspended: self.suspended,
+            timing: self.timing.map(|t| Timing {
+                last_locked: t.last_locked.into_owned(),
+                last_failed: t.last_failed.into_owned(),
+                held_for: t.held_for.into_owned(),
+            }),
+            backtrace: self
+                .backtrace
+                .into_iter()
+                .map(|f| Frame {
+                    raw: own(f.raw),
+                    shape: f.shape,
+                    module: own_opt(f.module),
+                    function: own_opt(f.function),
+                    offset: own_opt(f.offset),
+                    address: own_opt(f.address),
+                    file: own_opt(f.file),
+                    line: f.line,
+                })
+                .collect(),
+            locked_here: self.locked_here.into_iter().map(Location::into_owned).collect(),
+            line: self.line,
+        }
+    }
+}
