@@ -1,0 +1,390 @@
+//! The plain-text report, sized for an SSH session: the verdict first, then each
+//! deadlock thread by thread, the blocked threads grouped by root (most blocked
+//! first), unknown holders with their `Locked Here` hints, anomalies, warnings.
+
+use crate::Report;
+use ast_locks_analysis::{Root, RankedRoot};
+use ast_locks_model::{LockEntry, LockKind};
+use std::io::{self, Write};
+
+/// Text report options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextOptions {
+    /// ANSI colours. Default: `false` (the binary turns it on for terminals without `NO_COLOR`).
+    pub color: bool,
+    /// List every blocked thread and warning instead of the first few. Default: `false`.
+    pub verbose: bool,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            color: false,
+            verbose: false,
+        }
+    }
+}
+
+/// Without `verbose`, show at most this many threads per root and warnings.
+const SHORT_LIST: usize = 8;
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn red(&self, s: &str) -> String {
+        self.paint("1;31", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.paint("1;32", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+}
+
+fn kind_word(e: &LockEntry<'_>) -> &'static str {
+    match e.kind {
+        LockKind::Mutex => "mutex",
+        LockKind::RdLock => "read lock",
+        LockKind::WrLock => "write lock",
+        LockKind::Unknown => "lock",
+    }
+}
+
+fn taken_at(e: &LockEntry<'_>) -> String {
+    format!(
+        "{}:{} {}()",
+        e.location.file, e.location.line, e.location.function
+    )
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// Write the report.
+pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::Result<()> {
+    let st = Style { on: opts.color };
+    let s = r.snapshot;
+    let a = r.analysis;
+
+    // Headline.
+    let verdict = a.verdict(s);
+    let painted = if a.deadlocks.is_empty() {
+        if a.blocked.is_empty() {
+            st.green(&verdict)
+        } else {
+            st.yellow(&verdict)
+        }
+    } else {
+        st.red(&verdict)
+    };
+    writeln!(w, "{painted}")?;
+    let mut about = String::new();
+    if !r.source.is_empty() {
+        about.push_str(r.source);
+        about.push_str(": ");
+    }
+    about.push_str("core show locks");
+    if let Some(g) = s.generation {
+        about.push_str(&format!(" ({g}"));
+        if let Some(v) = &s.version {
+            about.push_str(&format!(", Asterisk {v}"));
+        }
+        about.push(')');
+    }
+    if r.snapshots > 1 {
+        about.push_str(&format!(
+            ", snapshot {} of {} (the last is analysed unless --snapshot says otherwise)",
+            r.index + 1,
+            r.snapshots
+        ));
+    }
+    let waiting = a.waits.iter().filter(|x| x.is_some()).count();
+    about.push_str(&format!(
+        "; {}, {}, {} waiting",
+        plural(s.threads.len(), "thread", "threads"),
+        plural(a.locks.len(), "lock", "locks"),
+        waiting
+    ));
+    if s.truncated {
+        about.push_str("; the dump is truncated");
+    }
+    writeln!(w, "{about}")?;
+
+    // Deadlocks.
+    for (d, dl) in a.deadlocks.iter().enumerate() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            st.red(&format!(
+                "Deadlock {}: {}",
+                d + 1,
+                plural(dl.threads.len(), "thread", "threads")
+            ))
+        )?;
+        if dl.threads.len() > 2 || dl.cycle.len() == 1 {
+            let steps: Vec<String> = dl
+                .cycle
+                .iter()
+                .chain(dl.cycle.first())
+                .map(|&t| s.threads[t].id.to_string())
+                .collect();
+            writeln!(w, "  shortest cycle: {}", steps.join(" -> "))?;
+        }
+        // The cycle's members first, in cycle order, then the rest of the component.
+        let mut order = dl.cycle.clone();
+        order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+        for t in order {
+            thread_block(w, r, &st, t)?;
+        }
+        let behind: Vec<usize> = a
+            .blocked
+            .iter()
+            .filter(|b| b.root == Root::Deadlock(d))
+            .map(|b| b.thread)
+            .collect();
+        if !behind.is_empty() {
+            writeln!(
+                w,
+                "  {} stuck behind this deadlock (see below)",
+                plural(behind.len(), "more thread is", "more threads are")
+            )?;
+        }
+    }
+
+    // Blocked threads by root.
+    if !a.roots.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("Blocked threads, by what they are stuck behind:"))?;
+        for g in &a.roots {
+            root_block(w, r, &st, g, opts)?;
+        }
+    }
+
+    // Unknown holders.
+    let unknown: Vec<usize> = a
+        .roots
+        .iter()
+        .filter_map(|g| match g.root {
+            Root::UnknownHolder(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("Unknown holders (no listed thread holds the lock):"))?;
+        for li in unknown {
+            let (name, addr) = a.lock_label(s, li);
+            let waiters: Vec<String> = a.locks[li]
+                .waiters
+                .iter()
+                .map(|x| format!("thread {}", r.thread_label(x.thread)))
+                .collect();
+            writeln!(
+                w,
+                "  {name} {addr}: its holder is not listed; waited for by {}",
+                waiters.join(", ")
+            )?;
+            let hints = a.locked_here(s, li);
+            if hints.is_empty() {
+                writeln!(w, "    no `Locked Here` line (printed only for awaited mutexes)")?;
+            }
+            for loc in hints {
+                writeln!(
+                    w,
+                    "    Locked Here: {} line {} ({})",
+                    loc.file, loc.line, loc.function
+                )?;
+            }
+        }
+        writeln!(
+            w,
+            "  Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
+             holding it, the per-thread lock tracking limit was reached, or the dump is not a \
+             consistent snapshot (take another one)."
+        )?;
+    }
+
+    if !a.anomalies.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("Anomalies:"))?;
+        for x in &a.anomalies {
+            writeln!(w, "  {}: {}", r.thread_label(x.thread), x.message)?;
+        }
+    }
+
+    if !r.warnings.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            st.bold(&format!(
+                "Input warnings ({}):",
+                r.warnings.len()
+            ))
+        )?;
+        let shown = if opts.verbose { r.warnings.len() } else { SHORT_LIST };
+        for x in r.warnings.iter().take(shown) {
+            writeln!(w, "  line {}: {}", x.line, x.message)?;
+        }
+        if r.warnings.len() > shown {
+            writeln!(w, "  … {} more (--verbose lists them all)", r.warnings.len() - shown)?;
+        }
+    }
+    Ok(())
+}
+
+/// A deadlocked thread: what it holds and what it waits for, and who holds that.
+fn thread_block(
+    w: &mut impl Write,
+    r: &Report<'_, '_>,
+    st: &Style,
+    t: usize,
+) -> io::Result<()> {
+    let s = r.snapshot;
+    let a = r.analysis;
+    writeln!(w, "  thread {}", st.bold(&r.thread_label(t)))?;
+    for e in s.threads[t].holding() {
+        let held_for = e
+            .timing
+            .as_ref()
+            .map(|t| format!(", held for {}", t.held_for.text))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "    holds     {} {} ({}, taken at {}{held_for})",
+            e.name,
+            e.addr,
+            kind_word(e),
+            taken_at(e)
+        )?;
+    }
+    if let Some((li, ei)) = a.waits[t] {
+        let e = &s.threads[t].entries[ei];
+        let holders: Vec<String> = a
+            .edges
+            .iter()
+            .filter(|x| x.waiter == t && x.lock == li)
+            .map(|x| {
+                if x.blocker == t {
+                    "itself".to_string()
+                } else {
+                    s.threads[x.blocker].id.to_string()
+                }
+            })
+            .collect();
+        writeln!(
+            w,
+            "    {} {} {} ({}, at {}){}",
+            st.red("waits for"),
+            e.name,
+            e.addr,
+            kind_word(e),
+            taken_at(e),
+            if holders.is_empty() {
+                String::new()
+            } else {
+                format!(", held by {}", holders.join(", "))
+            }
+        )?;
+    }
+    Ok(())
+}
+
+fn root_block(
+    w: &mut impl Write,
+    r: &Report<'_, '_>,
+    st: &Style,
+    g: &RankedRoot,
+    opts: &TextOptions,
+) -> io::Result<()> {
+    let s = r.snapshot;
+    let a = r.analysis;
+    let n = plural(g.threads.len(), "thread", "threads");
+    match g.root {
+        Root::Deadlock(d) => {
+            writeln!(w, "  {n} behind {}", st.red(&format!("deadlock {}", d + 1)))?;
+        }
+        Root::Holder(h) => {
+            writeln!(
+                w,
+                "  {n} behind {} {}",
+                st.yellow("stalled holder"),
+                st.bold(&r.thread_label(h))
+            )?;
+            let awaited: Vec<String> = s.threads[h]
+                .holding()
+                .filter(|e| {
+                    a.edges
+                        .iter()
+                        .any(|x| x.blocker == h && a.lock_label(s, x.lock).1 == e.addr)
+                })
+                .map(|e| format!("{} {} (taken at {})", e.name, e.addr, taken_at(e)))
+                .collect();
+            writeln!(
+                w,
+                "    it holds {} and waits for no tracked lock",
+                awaited.join(", ")
+            )?;
+        }
+        Root::UnknownHolder(li) => {
+            let (name, addr) = a.lock_label(s, li);
+            writeln!(
+                w,
+                "  {n} behind {} of {name} {addr}",
+                st.yellow("an unknown holder")
+            )?;
+        }
+    }
+    let shown = if opts.verbose {
+        g.threads.len()
+    } else {
+        SHORT_LIST
+    };
+    for &t in g.threads.iter().take(shown) {
+        let Some(b) = a.blocked.iter().find(|b| b.thread == t) else {
+            continue;
+        };
+        let (name, addr) = a.lock_label(s, b.lock);
+        let at = a.waits[t]
+            .map(|(_, ei)| format!(" at {}", taken_at(&s.threads[t].entries[ei])))
+            .unwrap_or_default();
+        let chain = if b.via.len() > 2 {
+            let ids: Vec<String> = b.via[1..].iter().map(|&x| s.threads[x].id.to_string()).collect();
+            format!(", via {}", ids.join(" -> "))
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "    {} waits for {name} {addr}{at}{chain}",
+            r.thread_label(t)
+        )?;
+    }
+    if g.threads.len() > shown {
+        writeln!(
+            w,
+            "    … {} more (--verbose lists them all)",
+            g.threads.len() - shown
+        )?;
+    }
+    Ok(())
+}
