@@ -300,9 +300,24 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
                 LockKind::RdLock => own.contains(&LockKind::WrLock),
                 LockKind::Mutex | LockKind::Unknown => false,
             };
+            let queued_writer = lock
+                .waiters
+                .iter()
+                .any(|w| w.thread != ti && entry(snapshot, *w).kind == LockKind::WrLock);
             if rw_self {
                 self_wait[ti] = true;
                 edges.push((ti, Reason::Holds));
+            } else if want == LockKind::RdLock
+                && options.rwlock_policy == RwLockPolicy::ReaderPreferring
+                && queued_writer
+            {
+                a.anomalies.push(Anomaly {
+                    thread: ti,
+                    message: format!(
+                        "waits for a read lock on {} {} that it already holds while a writer waits: glibc would grant it, so this platform prefers writers and the two are deadlocked (try --rwlock-policy writer-preferring)",
+                        e.name, e.addr
+                    ),
+                });
             } else if want == LockKind::Mutex || want == LockKind::Unknown {
                 a.anomalies.push(Anomaly {
                     thread: ti,

@@ -208,6 +208,10 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
             })
             .collect(),
     };
-    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(|e| match e.io_error_kind() {
+        // Keep the kind so that callers can tell a closed pipe from a real failure.
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })?;
     writeln!(w)
 }

@@ -367,7 +367,10 @@ fn root_block(
         let at = a.waits[t]
             .map(|(_, ei)| format!(" at {}", taken_at(&s.threads[t].entries[ei])))
             .unwrap_or_default();
-        let chain = if b.via.len() > 2 {
+        // The heading names a stalled holder already; other roots are not a
+        // thread, so the last thread of the chain is worth naming.
+        let named_in_heading = matches!(b.root, Root::Holder(_));
+        let chain = if b.via.len() > 2 || (b.via.len() == 2 && !named_in_heading) {
             let ids: Vec<String> = b.via[1..].iter().map(|&x| s.threads[x].id.to_string()).collect();
             format!(", via {}", ids.join(" -> "))
         } else {

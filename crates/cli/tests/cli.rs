@@ -1,0 +1,279 @@
+//! The binary as a user runs it: paths and stdin, formats, exit codes, colour,
+//! and clear errors for what is not a dump.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn data(rel: &str) -> PathBuf {
+    root().join("testdata").join(rel)
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ast-locks"));
+    c.env_remove("NO_COLOR");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("feed stdin");
+    child.wait_with_output().expect("binary ends")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const ABBA: &str = "asterisk-22.0.0-s1-abba/core-show-locks.txt";
+const CONVOY: &str = "asterisk-18.0.0-s4-convoy/core-show-locks.txt";
+
+#[test]
+fn file_and_stdin_give_the_same_report_in_every_format() {
+    let path = data(ABBA);
+    let bytes = std::fs::read(&path).expect("sample");
+    for format in ["text", "dot", "json"] {
+        let from_file = run(&["-f", format, path.to_str().expect("utf8 path")]);
+        let from_stdin = run_stdin(&["-f", format], &bytes);
+        let from_dash = run_stdin(&["-f", format, "-"], &bytes);
+        assert_eq!(from_file.status.code(), Some(1), "{format}");
+        assert_eq!(from_stdin.status.code(), Some(1), "{format}");
+        // Only the text heading names the input.
+        let strip = |s: String| s.replace(path.to_str().expect("utf8"), "<stdin>");
+        assert_eq!(strip(stdout(&from_file)), stdout(&from_stdin), "{format}");
+        assert_eq!(stdout(&from_stdin), stdout(&from_dash), "{format}");
+    }
+}
+
+#[test]
+fn default_format_off_a_terminal_is_dot_for_the_circo_pipe() {
+    let o = run(&[data(ABBA).to_str().expect("utf8")]);
+    assert!(stdout(&o).starts_with("digraph \"ast-locks\" {"), "{}", stdout(&o));
+}
+
+#[test]
+fn exit_codes_say_deadlock_or_not() {
+    assert_eq!(run(&[data(ABBA).to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(run(&[data(CONVOY).to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(run(&["/nonexistent/dump.txt"]).status.code(), Some(2));
+    assert_eq!(run(&["--no-such-flag"]).status.code(), Some(2));
+}
+
+#[test]
+fn no_color_wins_over_color_always() {
+    let path = data(ABBA);
+    let p = path.to_str().unwrap();
+    let coloured = run(&["-f", "text", "--color", "always", p]);
+    assert!(stdout(&coloured).contains("\x1b["));
+    let plain = bin()
+        .env("NO_COLOR", "1")
+        .args(["-f", "text", "--color", "always", p])
+        .output()
+        .expect("runs");
+    assert!(!stdout(&plain).contains('\x1b'));
+    // Off a terminal, auto means no colour.
+    assert!(!stdout(&run(&["-f", "text", p])).contains('\x1b'));
+}
+
+#[test]
+fn a_file_that_is_not_a_dump_is_a_clear_error() {
+    let dir = tempdir();
+    let f = dir.join("notes.txt");
+    std::fs::write(&f, "hello\nthis is a log of something else\n").unwrap();
+    let o = run(&[f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("notes.txt"), "{e}");
+    assert!(e.contains("line 1, column 1"), "{e}");
+    assert!(e.contains("no `=== Thread ID:` block found"), "{e}");
+    assert!(e.contains("DEBUG_THREADS"), "{e}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn an_empty_file_is_a_clear_error() {
+    let dir = tempdir();
+    let f = dir.join("empty.txt");
+    std::fs::write(&f, "").unwrap();
+    let o = run(&[f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("empty.txt: the input is empty"), "{}", stderr(&o));
+    let o = run_stdin(&[], b"\n\n  \n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("<stdin>: the input is empty"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_directory_or_missing_file_is_a_clear_error() {
+    let dir = tempdir();
+    let o = run(&[dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
+    let o = run(&["/nonexistent/dump.txt"]);
+    assert!(stderr(&o).contains("/nonexistent/dump.txt: cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn binary_input_is_a_clear_error() {
+    let o = run(&[env!("CARGO_BIN_EXE_ast-locks")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("binary data"), "{}", stderr(&o));
+}
+
+#[test]
+fn zero_threads_under_a_banner_means_no_locks_held() {
+    let o = run(&["-f", "text", data("handmade/v12-zero-threads.txt").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("no deadlock: no locks held"), "{}", stdout(&o));
+}
+
+#[test]
+fn several_dumps_in_one_file_analyse_the_last_unless_told() {
+    let p = data("handmade/v12-two-dumps.txt");
+    let p = p.to_str().unwrap();
+    let last = run(&["-f", "text", p]);
+    assert_eq!(last.status.code(), Some(1));
+    assert!(stdout(&last).contains("snapshot 2 of 2"), "{}", stdout(&last));
+    let first = run(&["-f", "text", "--snapshot", "1", p]);
+    assert_eq!(first.status.code(), Some(0));
+    assert!(stdout(&first).contains("5 threads wait, all behind 1 stalled holder"));
+    let bad = run(&["--snapshot", "3", p]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("holds 2 snapshots"), "{}", stderr(&bad));
+    let json = stdout(&run(&["-f", "json", p]));
+    assert!(json.contains("\"snapshots\": 2"), "{json}");
+}
+
+#[test]
+fn writer_preferring_policy_turns_the_reader_retake_into_a_deadlock() {
+    let p = data("handmade/v21-writer-preferring-reader-cycle.txt");
+    let p = p.to_str().unwrap();
+    assert_eq!(run(&[p]).status.code(), Some(0));
+    let o = run(&["-f", "text", "--rwlock-policy", "writer-preferring", p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("DEADLOCK: 1 cycle (2 threads)"), "{}", stdout(&o));
+}
+
+#[test]
+fn several_files_say_which_one_is_analysed() {
+    let a = data(CONVOY);
+    let b = data(ABBA);
+    let o = run(&["-f", "json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("only the last"), "{}", stderr(&o));
+}
+
+#[test]
+fn invalid_utf8_is_repaired_with_a_warning() {
+    let mut bytes = std::fs::read(data(ABBA)).unwrap();
+    let pos = bytes.windows(11).position(|w| w == b"s1_thread_a").unwrap();
+    bytes[pos] = 0xff;
+    let o = run_stdin(&["-f", "json"], &bytes);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("invalid UTF-8"), "{}", stdout(&o));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    // A dump big enough that its report overflows the pipe buffer.
+    let mut dump = String::new();
+    for i in 0..4000 {
+        dump.push_str(&format!(
+            "=== Thread ID: 0x{:x} LWP:{i} (pbx_thread           started at [ 4781] pbx.c ast_pbx_start())\n\
+             === ---> Waiting for Lock #0 (channel.c): MUTEX 935 ast_channel_callback &channels->lock 0x55aa31963f00 (1)\n\
+             === -------------------------------------------------------------------\n",
+            0x7f0000000000u64 + i
+        ));
+    }
+    let mut child = bin()
+        .args(["-f", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(dump.as_bytes()).unwrap();
+    drop(stdin);
+    drop(child.stdout.take()); // the reader goes away, like `| head -0`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn help_has_examples_and_version_prints() {
+    let h = stdout(&run(&["--help"]));
+    assert!(h.contains("Examples:") && h.contains("circo -Tsvg"), "{h}");
+    assert!(h.contains("Exit status: 0 no deadlock, 1 deadlock found, 2 error"));
+    let v = stdout(&run(&["--version"]));
+    assert!(v.starts_with("ast-locks "), "{v}");
+}
+
+// ---- regression tests for what the acceptance of the tool rests on ----
+
+/// The old script crashed (KeyError) when a waited-for lock had no listed holder.
+#[test]
+fn wazo_2012_unknown_holder_with_locked_here_hints() {
+    let o = run(&["-f", "text", data("wazo-2012-excerpt.txt").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(t.contains("0xb6cffb70 (do_devstate_changes) waits for chan 0xae044858"), "{t}");
+    assert!(t.contains("chan 0xae044858: its holder is not listed; waited for by thread 0xb6cffb70"), "{t}");
+    assert!(t.contains("Locked Here: channel.c line 3767 (__ast_read)"), "{t}");
+    assert!(t.contains("Locked Here: chan_agent.c line 515 (agent_lock_owner)"), "{t}");
+}
+
+#[test]
+fn locks_fail_two_netconsoles_behind_unknown_holder_and_no_deadlock() {
+    let o = run(&["-f", "text", data("asterisk-1.8-testsuite/locks-fail.txt").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(t.starts_with("no cycle: 2 threads wait, all behind 1 unknown holder"), "{t}");
+    assert!(t.contains("2 threads behind an unknown holder of a->c 0x2aaaac491f50"), "{t}");
+    assert!(t.contains("0x449ec940 (netconsole) waits for a->c 0x2aaaac491f50"), "{t}");
+    assert!(t.contains("0x44a68940 (netconsole) waits for a->c 0x2aaaac491f50"), "{t}");
+}
+
+/// The old script took the lock *name* for the address on the 21+ format.
+#[test]
+fn v21_lock_identity_is_the_address_not_the_name() {
+    let j = stdout(&run(&["-f", "json", data(ABBA).to_str().unwrap()]));
+    assert!(j.contains("\"generation\": \"21+\""), "{j}");
+    assert!(j.contains("\"addr\": \"0x7f67a50f1140\""), "{j}");
+    assert!(j.contains("\"name\": \"&s1_mutex_b\""), "{j}");
+    assert!(!j.contains("\"addr\": \"&s1_mutex_b\""), "{j}");
+}
+
+fn tempdir() -> PathBuf {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let d = std::env::temp_dir().join(format!("ast-locks-test-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}

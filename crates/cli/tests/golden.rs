@@ -1,0 +1,141 @@
+//! Golden outputs: every dump under `testdata/` rendered as text, dot and json
+//! through the real binary, compared with `testdata/golden/`. Run with
+//! `AST_LOCKS_BLESS=1` to rewrite the expectations after a deliberate change.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every input dump: `.txt` files under `testdata/`, except the golden outputs.
+fn inputs() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("testdata readable")
+            .map(|e| e.expect("dir entry").path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "golden") {
+                    walk(&p, out);
+                }
+            } else if p.extension().is_some_and(|e| e == "txt") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("testdata"), &mut out);
+    out
+}
+
+fn run(rel: &Path, format: &str) -> (Vec<u8>, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+        .current_dir(root())
+        .args(["--color", "never", "-f", format])
+        .arg(rel)
+        .output()
+        .expect("binary runs");
+    (out.stdout, out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn golden_outputs_for_every_testdata_dump() {
+    let bless = std::env::var_os("AST_LOCKS_BLESS").is_some_and(|v| v != "0");
+    let files = inputs();
+    assert!(files.len() >= 17, "expected the shipped dumps, found {}", files.len());
+    let mut failures = Vec::new();
+    for path in &files {
+        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
+        let inner = rel.strip_prefix("testdata").expect("under testdata");
+        for format in ["text", "dot", "json"] {
+            let (got, code) = run(&rel, format);
+            assert!(code == 0 || code == 1, "{}: exit {code}", rel.display());
+            let golden = root()
+                .join("testdata/golden")
+                .join(inner.with_extension(format));
+            if bless {
+                std::fs::create_dir_all(golden.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&golden, &got).expect("write golden");
+                continue;
+            }
+            match std::fs::read(&golden) {
+                Ok(want) if want == got => {}
+                Ok(want) => failures.push(format!(
+                    "{} differs from {}:\n--- want\n{}\n--- got\n{}",
+                    format,
+                    golden.display(),
+                    String::from_utf8_lossy(&want),
+                    String::from_utf8_lossy(&got)
+                )),
+                Err(_) => failures.push(format!(
+                    "missing {} (run with AST_LOCKS_BLESS=1)",
+                    golden.display()
+                )),
+            }
+        }
+        // Exit status and the JSON agree on whether there is a deadlock.
+        let (json, code) = run(&rel, "json");
+        let has_deadlock = !String::from_utf8_lossy(&json).contains("\"deadlocks\": []");
+        assert_eq!(code == 1, has_deadlock, "{}", rel.display());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn output_is_byte_identical_across_runs() {
+    for path in inputs() {
+        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
+        for format in ["text", "dot", "json"] {
+            assert_eq!(run(&rel, format), run(&rel, format), "{}", rel.display());
+        }
+    }
+}
+
+/// Graphviz must accept the DOT of every dump with both `dot` and `circo`
+/// (the README's `ast-locks dump.txt | circo -Tsvg` pipeline). CI installs graphviz.
+#[test]
+fn graphviz_renders_every_dot_output() {
+    for tool in ["dot", "circo"] {
+        let probe = Command::new(tool).arg("-V").output();
+        assert!(
+            probe.is_ok(),
+            "`{tool}` is not installed: install Debian's graphviz package (apt-get install graphviz)"
+        );
+    }
+    for path in inputs() {
+        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
+        let (dot, _) = run(&rel, "dot");
+        for tool in ["dot", "circo"] {
+            let mut child = Command::new(tool)
+                .arg("-Tsvg")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("graphviz starts");
+            {
+                use std::io::Write;
+                let mut stdin = child.stdin.take().expect("stdin");
+                stdin.write_all(&dot).expect("feed dot");
+            }
+            let out = child.wait_with_output().expect("graphviz ends");
+            assert!(
+                out.status.success(),
+                "{tool} rejected the DOT of {}: {}",
+                rel.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
+            assert!(
+                out.stderr.is_empty(),
+                "{tool} warned on {}: {}",
+                rel.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
