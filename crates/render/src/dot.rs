@@ -64,6 +64,10 @@ pub fn graph(r: &Report<'_, '_>) -> Graph {
         Stmt::GAttribute(GraphAttributes::Graph(vec![
             attr("label", quoted(&a.verdict(s))),
             attr("labelloc", plain("t")),
+            // Room for the labels of a 2-cycle's two arcs (circo) and between ranks (dot).
+            attr("mindist", plain("2.5")),
+            attr("nodesep", plain("0.8")),
+            attr("ranksep", plain("0.9")),
             attr("fontname", quoted("Helvetica")),
         ])),
         Stmt::GAttribute(GraphAttributes::Node(vec![

@@ -1,0 +1,196 @@
+//! Random models printed in each generation's format parse back to the same model.
+
+mod common;
+use ast_locks_model::{
+    Clock, Frame, FrameShape, Generation, LockEntry, LockKind, LockState, Location, Snapshot,
+    Thread, ThreadStart, Timing,
+};
+use common::without_lines;
+use proptest::prelude::*;
+use std::borrow::Cow;
+
+fn ident() -> impl Strategy<Value = String> {
+    "[a-z_][a-z0-9_]{0,15}"
+}
+
+fn file() -> impl Strategy<Value = String> {
+    "[a-z_]{1,12}\\.c"
+}
+
+fn lock_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("&chan->lock".to_string()),
+        Just("&(&agents)->lock".to_string()),
+        Just("&(&ast_event_subs[event_types[i]])->lock".to_string()),
+        Just("a->c".to_string()),
+        Just("c".to_string()),
+        Just("lock name with spaces".to_string()),
+        Just("odd (3) name".to_string()),
+        "[&a-z_][a-z_>.\\-\\[\\]()&]{0,15}",
+    ]
+}
+
+fn frame() -> impl Strategy<Value = Frame<'static>> {
+    prop_oneof![
+        (ident(), any::<u32>(), any::<u64>()).prop_map(|(f, off, addr)| {
+            let raw = format!("/usr/sbin/asterisk({f}+0x{off:x}) [0x{addr:x}]");
+            Frame {
+                raw: raw.into(),
+                shape: FrameShape::Symbols,
+                module: Some("/usr/sbin/asterisk".into()),
+                function: Some(f.into()),
+                offset: Some(format!("+0x{off:x}").into()),
+                address: Some(format!("0x{addr:x}").into()),
+                file: None,
+                line: None,
+            }
+        }),
+        (ident(), file(), 1u32..100_000, any::<u64>()).prop_map(|(f, file, line, addr)| Frame {
+            raw: format!("[0x{addr:x}] asterisk {file}:{line} {f}()").into(),
+            shape: FrameShape::Better,
+            module: Some("asterisk".into()),
+            function: Some(f.into()),
+            offset: None,
+            address: Some(format!("0x{addr:x}").into()),
+            file: Some(file.into()),
+            line: Some(line),
+        }),
+        Just(Frame {
+            raw: "No backtrace to print".into(),
+            shape: FrameShape::Missing,
+            ..Frame::default()
+        }),
+    ]
+}
+
+fn location() -> impl Strategy<Value = Location<'static>> {
+    (file(), 1u32..100_000, ident()).prop_map(|(f, l, func)| Location {
+        file: f.into(),
+        line: l,
+        function: func.into(),
+    })
+}
+
+fn clock() -> impl Strategy<Value = Clock<'static>> {
+    (0u64..2_000_000_000_000_000).prop_map(Clock::from_micros)
+}
+
+fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
+    let state = if g == Generation::V1_6To11 {
+        prop_oneof![Just(LockState::Held), Just(LockState::Waiting)].boxed()
+    } else {
+        prop_oneof![
+            Just(LockState::Held),
+            Just(LockState::Waiting),
+            Just(LockState::TriedAndFailed)
+        ]
+        .boxed()
+    };
+    let kind = prop_oneof![
+        Just(LockKind::Mutex),
+        Just(LockKind::RdLock),
+        Just(LockKind::WrLock),
+        Just(LockKind::Unknown)
+    ];
+    (
+        state,
+        kind,
+        location(),
+        lock_name(),
+        prop_oneof![(0u64..16).prop_map(|a| format!("0x{:x}", 0x7f00_0000_1000u64 + a * 0x40)), Just("(nil)".to_string())],
+        0u32..1000,
+        0u32..1000,
+        any::<bool>(),
+        (clock(), clock(), clock()),
+        prop::collection::vec(frame(), 0..4),
+        prop::collection::vec(location(), 0..3),
+    )
+        .prop_map(
+            move |(state, kind, location, name, addr, times, attempts, suspended, (a, b, c), backtrace, here)| {
+                let v21 = g == Generation::V21Plus;
+                LockEntry {
+                    index: 0,
+                    state,
+                    kind,
+                    location,
+                    name: name.into(),
+                    addr: addr.into(),
+                    times_locked: Some(times),
+                    attempts: v21.then_some(attempts),
+                    suspended: suspended && g != Generation::V1_6To11,
+                    timing: v21.then_some(Timing {
+                        last_locked: a,
+                        last_failed: b,
+                        held_for: c,
+                    }),
+                    backtrace,
+                    locked_here: if state == LockState::Waiting { here } else { Vec::new() },
+                    line: 0,
+                }
+            },
+        )
+}
+
+fn thread(g: Generation) -> impl Strategy<Value = Thread<'static>> {
+    (
+        any::<u64>(),
+        any::<bool>(),
+        proptest::option::of(1u64..4_000_000),
+        prop_oneof![
+            (ident(), 1u32..99_999, file(), ident()).prop_map(|(r, l, f, func)| {
+                let name = format!("{r:<20} started at [{l:>5}] {f} {func}()");
+                (name, Some(ThreadStart { routine: r.into(), location: Location { file: f.into(), line: l, function: func.into() } }))
+            }),
+            "[A-Za-z][A-Za-z ]{0,20}[a-z]".prop_map(|n| (n, None)),
+        ],
+        prop::collection::vec(entry(g), 0..5),
+    )
+        .prop_map(move |(id, decimal, lwp, (name, start), mut entries)| {
+            for (i, e) in entries.iter_mut().enumerate() {
+                e.index = i as u32;
+            }
+            let id = if decimal && g == Generation::V1_6To11 { id.to_string() } else { format!("0x{id:x}") };
+            let mut t = Thread::new(id);
+            t.lwp = if g == Generation::V1_6To11 { None } else { lwp };
+            t.name = name.into();
+            t.start = start;
+            t.entries = entries;
+            t
+        })
+}
+
+fn snapshot() -> impl Strategy<Value = Snapshot<'static>> {
+    prop_oneof![
+        Just(Generation::V1_6To11),
+        Just(Generation::V12To20),
+        Just(Generation::V21Plus)
+    ]
+    .prop_flat_map(|g| {
+        (prop::collection::vec(thread(g), 0..6), "[0-9]{1,2}\\.[0-9]\\.[0-9]").prop_map(move |(threads, version)| {
+            Snapshot {
+                generation: Some(g),
+                version: (g != Generation::V1_6To11).then(|| Cow::Owned(version)),
+                time: (g == Generation::V21Plus).then(|| Cow::Borrowed("498697:44:29.872492")),
+                banner_line: Some(0),
+                threads,
+                truncated: false,
+            }
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn printed_models_parse_back_unchanged(s in snapshot()) {
+        let g = s.generation.expect("set");
+        let mut text = Vec::new();
+        ast_locks_render::dump::write(&mut text, &s, g).expect("print");
+        let parsed = ast_locks_parse::parse(&text).expect("printed dump parses");
+        prop_assert!(parsed.warnings.is_empty(), "{:?}\n{}", parsed.warnings, String::from_utf8_lossy(&text));
+        let parsed = without_lines(parsed);
+        prop_assert_eq!(parsed.snapshots.len(), 1);
+        prop_assert_eq!(&parsed.snapshots[0], &s, "{}", String::from_utf8_lossy(&text));
+    }
+}
