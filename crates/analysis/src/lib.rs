@@ -27,7 +27,7 @@
 //! assert_eq!(analysis.deadlocks[0].cycle, vec![0, 1]);
 //! ```
 
-use ast_locks_model::{LockKind, LockState, Location, Snapshot};
+use ast_locks_model::{Location, LockKind, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, VecDeque};
 
@@ -260,7 +260,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     }
 
     let mut self_wait = vec![false; n];
-    for ti in 0..n {
+    for (ti, self_waits) in self_wait.iter_mut().enumerate() {
         let Some((li, ei)) = a.waits[ti] else {
             continue;
         };
@@ -305,7 +305,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
                 .iter()
                 .any(|w| w.thread != ti && entry(snapshot, *w).kind == LockKind::WrLock);
             if rw_self {
-                self_wait[ti] = true;
+                *self_waits = true;
                 edges.push((ti, Reason::Holds));
             } else if want == LockKind::RdLock
                 && options.rwlock_policy == RwLockPolicy::ReaderPreferring
@@ -623,7 +623,11 @@ impl Analysis {
             return format!(
                 "no cycle: no thread waits ({} {} {})",
                 plural(snapshot.threads.len(), "thread", "threads"),
-                if snapshot.threads.len() == 1 { "holds" } else { "hold" },
+                if snapshot.threads.len() == 1 {
+                    "holds"
+                } else {
+                    "hold"
+                },
                 plural(held, "lock", "locks")
             );
         }

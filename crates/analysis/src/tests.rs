@@ -42,7 +42,9 @@ fn two_cycle_is_a_deadlock() {
     assert_eq!(a.blocked.len(), 1);
     assert_eq!(a.blocked[0].root, Root::Deadlock(0));
     assert_eq!(a.blocked[0].via, vec![2, 1]);
-    assert!(a.verdict(&s).starts_with("DEADLOCK: 1 cycle (2 threads), 1 more thread stuck behind it"));
+    assert!(a
+        .verdict(&s)
+        .starts_with("DEADLOCK: 1 cycle (2 threads), 1 more thread stuck behind it"));
 }
 
 #[test]
@@ -65,7 +67,14 @@ fn bigger_component_gives_its_minimal_story_first() {
     // 3 waits 0x1 too: SCC {0,1,2,3}, shortest cycle 0→3→0.
     let s = snap(vec![
         t("0xa", &[(Held, Mutex, "0x1"), (Waiting, WrLock, "0x2")]),
-        t("0xb", &[(Held, RdLock, "0x2"), (Held, Mutex, "0x3"), (Waiting, Mutex, "0x4")]),
+        t(
+            "0xb",
+            &[
+                (Held, RdLock, "0x2"),
+                (Held, Mutex, "0x3"),
+                (Waiting, Mutex, "0x4"),
+            ],
+        ),
         t("0xc", &[(Held, Mutex, "0x4"), (Waiting, Mutex, "0x1")]),
         t("0xd", &[(Held, RdLock, "0x2"), (Waiting, Mutex, "0x1")]),
     ]);
@@ -88,7 +97,10 @@ fn convoy_behind_stalled_holder() {
     assert_eq!(a.roots.len(), 1);
     assert_eq!(a.roots[0].root, Root::Holder(0));
     assert_eq!(a.roots[0].threads, vec![1, 2, 3, 4, 5]);
-    assert_eq!(a.verdict(&s), "no cycle: 5 threads wait, all behind 1 stalled holder");
+    assert_eq!(
+        a.verdict(&s),
+        "no cycle: 5 threads wait, all behind 1 stalled holder"
+    );
 }
 
 #[test]
@@ -113,7 +125,10 @@ fn unknown_holder() {
     let a = run(&s);
     assert_eq!(a.roots.len(), 1);
     assert_eq!(a.roots[0].root, Root::UnknownHolder(0));
-    assert_eq!(a.verdict(&s), "no cycle: 2 threads wait, all behind 1 unknown holder");
+    assert_eq!(
+        a.verdict(&s),
+        "no cycle: 2 threads wait, all behind 1 unknown holder"
+    );
 }
 
 #[test]
@@ -151,7 +166,10 @@ fn writer_preferring_reader_retake_is_a_cycle() {
 
 #[test]
 fn rwlock_upgrade_is_a_self_deadlock() {
-    let s = snap(vec![t("0x1", &[(Held, RdLock, "0xr"), (Waiting, WrLock, "0xr")])]);
+    let s = snap(vec![t(
+        "0x1",
+        &[(Held, RdLock, "0xr"), (Waiting, WrLock, "0xr")],
+    )]);
     let a = run(&s);
     assert_eq!(a.deadlocks.len(), 1);
     assert_eq!(a.deadlocks[0].cycle, vec![0]);
@@ -159,7 +177,10 @@ fn rwlock_upgrade_is_a_self_deadlock() {
 
 #[test]
 fn recursive_mutex_wait_is_an_anomaly_not_a_cycle() {
-    let s = snap(vec![t("0x1", &[(Held, Mutex, "0xm"), (Waiting, Mutex, "0xm")])]);
+    let s = snap(vec![t(
+        "0x1",
+        &[(Held, Mutex, "0xm"), (Waiting, Mutex, "0xm")],
+    )]);
     let a = run(&s);
     assert!(a.deadlocks.is_empty());
     assert_eq!(a.anomalies.len(), 1);
@@ -168,16 +189,25 @@ fn recursive_mutex_wait_is_an_anomaly_not_a_cycle() {
 
 #[test]
 fn recursive_double_hold_is_fine() {
-    let s = snap(vec![t("0x1", &[(Held, Mutex, "0xm"), (Held, Mutex, "0xm")])]);
+    let s = snap(vec![t(
+        "0x1",
+        &[(Held, Mutex, "0xm"), (Held, Mutex, "0xm")],
+    )]);
     let a = run(&s);
     assert!(a.anomalies.is_empty());
-    assert_eq!(a.verdict(&s), "no cycle: no thread waits (1 thread holds 1 lock)");
+    assert_eq!(
+        a.verdict(&s),
+        "no cycle: no thread waits (1 thread holds 1 lock)"
+    );
 }
 
 #[test]
 fn tried_and_failed_is_not_a_wait() {
     let s = snap(vec![
-        t("0x1", &[(Held, Mutex, "0xa"), (TriedAndFailed, Mutex, "0xb")]),
+        t(
+            "0x1",
+            &[(Held, Mutex, "0xa"), (TriedAndFailed, Mutex, "0xb")],
+        ),
         t("0x2", &[(Held, Mutex, "0xb"), (Waiting, Mutex, "0xa")]),
     ]);
     let a = run(&s);
@@ -199,7 +229,10 @@ fn suspended_entry_is_not_held() {
 
 #[test]
 fn inconsistent_snapshot_is_an_anomaly() {
-    let s = snap(vec![t("0x1", &[(Held, Mutex, "0xa")]), t("0x2", &[(Held, Mutex, "0xa")])]);
+    let s = snap(vec![
+        t("0x1", &[(Held, Mutex, "0xa")]),
+        t("0x2", &[(Held, Mutex, "0xa")]),
+    ]);
     let a = run(&s);
     assert_eq!(a.anomalies.len(), 1);
     assert!(a.anomalies[0].message.contains("not a consistent snapshot"));
@@ -208,7 +241,10 @@ fn inconsistent_snapshot_is_an_anomaly() {
 #[test]
 fn empty_snapshot_says_no_locks_held() {
     let s = snap(vec![]);
-    assert_eq!(run(&s).verdict(&s), "no deadlock: no locks held (the dump lists no thread)");
+    assert_eq!(
+        run(&s).verdict(&s),
+        "no deadlock: no locks held (the dump lists no thread)"
+    );
 }
 
 // ---- property tests: the analysis against a brute-force oracle ----
@@ -232,15 +268,30 @@ fn build(spec: &Spec) -> Snapshot<'static> {
     for (i, (held, wait, failed)) in spec.iter().enumerate() {
         let mut th = Thread::new(format!("0x{:x}", i + 1));
         for &(lock, code, suspended) in held {
-            let mut e = LockEntry::new(th.entries.len() as u32, Held, kind(lock, code), format!("0x{lock}"));
+            let mut e = LockEntry::new(
+                th.entries.len() as u32,
+                Held,
+                kind(lock, code),
+                format!("0x{lock}"),
+            );
             e.suspended = suspended;
             th.entries.push(e);
         }
         if let Some(lock) = failed {
-            th.entries.push(LockEntry::new(th.entries.len() as u32, TriedAndFailed, kind(*lock, 0), format!("0x{lock}")));
+            th.entries.push(LockEntry::new(
+                th.entries.len() as u32,
+                TriedAndFailed,
+                kind(*lock, 0),
+                format!("0x{lock}"),
+            ));
         }
         if let Some((lock, code)) = wait {
-            th.entries.push(LockEntry::new(th.entries.len() as u32, Waiting, kind(*lock, *code), format!("0x{lock}")));
+            th.entries.push(LockEntry::new(
+                th.entries.len() as u32,
+                Waiting,
+                kind(*lock, *code),
+                format!("0x{lock}"),
+            ));
         }
         threads.push(th);
     }
@@ -249,7 +300,12 @@ fn build(spec: &Spec) -> Snapshot<'static> {
 
 /// Does thread `t` wait for something thread `u` has, straight from the rules?
 fn oracle_blocks(s: &Snapshot<'_>, t: usize, u: usize, policy: RwLockPolicy) -> bool {
-    let Some(w) = s.threads[t].entries.iter().rev().find(|e| e.state == Waiting) else {
+    let Some(w) = s.threads[t]
+        .entries
+        .iter()
+        .rev()
+        .find(|e| e.state == Waiting)
+    else {
         return false;
     };
     let holds = |x: usize| -> Vec<LockKind> {
@@ -273,7 +329,12 @@ fn oracle_blocks(s: &Snapshot<'_>, t: usize, u: usize, policy: RwLockPolicy) -> 
         return true;
     }
     if policy == RwLockPolicy::WriterPreferring && w.kind == RdLock {
-        if let Some(uw) = s.threads[u].entries.iter().rev().find(|e| e.state == Waiting) {
+        if let Some(uw) = s.threads[u]
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.state == Waiting)
+        {
             return uw.addr == w.addr && uw.kind == WrLock;
         }
     }

@@ -71,13 +71,20 @@ fn file_and_stdin_give_the_same_report_in_every_format() {
 #[test]
 fn default_format_off_a_terminal_is_dot_for_the_circo_pipe() {
     let o = run(&[data(ABBA).to_str().expect("utf8")]);
-    assert!(stdout(&o).starts_with("digraph \"ast-locks\" {"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("digraph \"ast-locks\" {"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn exit_codes_say_deadlock_or_not() {
     assert_eq!(run(&[data(ABBA).to_str().unwrap()]).status.code(), Some(1));
-    assert_eq!(run(&[data(CONVOY).to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        run(&[data(CONVOY).to_str().unwrap()]).status.code(),
+        Some(0)
+    );
     assert_eq!(run(&["/nonexistent/dump.txt"]).status.code(), Some(2));
     assert_eq!(run(&["--no-such-flag"]).status.code(), Some(2));
 }
@@ -120,10 +127,18 @@ fn an_empty_file_is_a_clear_error() {
     std::fs::write(&f, "").unwrap();
     let o = run(&[f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("empty.txt: the input is empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("empty.txt: the input is empty"),
+        "{}",
+        stderr(&o)
+    );
     let o = run_stdin(&[], b"\n\n  \n");
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("<stdin>: the input is empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("<stdin>: the input is empty"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -133,7 +148,11 @@ fn a_directory_or_missing_file_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
     let o = run(&["/nonexistent/dump.txt"]);
-    assert!(stderr(&o).contains("/nonexistent/dump.txt: cannot read"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/dump.txt: cannot read"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -145,9 +164,17 @@ fn binary_input_is_a_clear_error() {
 
 #[test]
 fn zero_threads_under_a_banner_means_no_locks_held() {
-    let o = run(&["-f", "text", data("handmade/v12-zero-threads.txt").to_str().unwrap()]);
+    let o = run(&[
+        "-f",
+        "text",
+        data("handmade/v12-zero-threads.txt").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).starts_with("no deadlock: no locks held"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("no deadlock: no locks held"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -156,13 +183,21 @@ fn several_dumps_in_one_file_analyse_the_last_unless_told() {
     let p = p.to_str().unwrap();
     let last = run(&["-f", "text", p]);
     assert_eq!(last.status.code(), Some(1));
-    assert!(stdout(&last).contains("snapshot 2 of 2"), "{}", stdout(&last));
+    assert!(
+        stdout(&last).contains("snapshot 2 of 2"),
+        "{}",
+        stdout(&last)
+    );
     let first = run(&["-f", "text", "--snapshot", "1", p]);
     assert_eq!(first.status.code(), Some(0));
     assert!(stdout(&first).contains("5 threads wait, all behind 1 stalled holder"));
     let bad = run(&["--snapshot", "3", p]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("holds 2 snapshots"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("holds 2 snapshots"),
+        "{}",
+        stderr(&bad)
+    );
     let json = stdout(&run(&["-f", "json", p]));
     assert!(json.contains("\"snapshots\": 2"), "{json}");
 }
@@ -174,7 +209,11 @@ fn writer_preferring_policy_turns_the_reader_retake_into_a_deadlock() {
     assert_eq!(run(&[p]).status.code(), Some(0));
     let o = run(&["-f", "text", "--rwlock-policy", "writer-preferring", p]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).starts_with("DEADLOCK: 1 cycle (2 threads)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("DEADLOCK: 1 cycle (2 threads)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -238,24 +277,58 @@ fn help_has_examples_and_version_prints() {
 /// The old script crashed (KeyError) when a waited-for lock had no listed holder.
 #[test]
 fn wazo_2012_unknown_holder_with_locked_here_hints() {
-    let o = run(&["-f", "text", data("wazo-2012-excerpt.txt").to_str().unwrap()]);
+    let o = run(&[
+        "-f",
+        "text",
+        data("wazo-2012-excerpt.txt").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let t = stdout(&o);
-    assert!(t.contains("0xb6cffb70 (do_devstate_changes) waits for chan 0xae044858"), "{t}");
-    assert!(t.contains("chan 0xae044858: its holder is not listed; waited for by thread 0xb6cffb70"), "{t}");
-    assert!(t.contains("Locked Here: channel.c line 3767 (__ast_read)"), "{t}");
-    assert!(t.contains("Locked Here: chan_agent.c line 515 (agent_lock_owner)"), "{t}");
+    assert!(
+        t.contains("0xb6cffb70 (do_devstate_changes) waits for chan 0xae044858"),
+        "{t}"
+    );
+    assert!(
+        t.contains("chan 0xae044858: its holder is not listed; waited for by thread 0xb6cffb70"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Locked Here: channel.c line 3767 (__ast_read)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Locked Here: chan_agent.c line 515 (agent_lock_owner)"),
+        "{t}"
+    );
 }
 
 #[test]
 fn locks_fail_two_netconsoles_behind_unknown_holder_and_no_deadlock() {
-    let o = run(&["-f", "text", data("asterisk-1.8-testsuite/locks-fail.txt").to_str().unwrap()]);
+    let o = run(&[
+        "-f",
+        "text",
+        data("asterisk-1.8-testsuite/locks-fail.txt")
+            .to_str()
+            .unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let t = stdout(&o);
-    assert!(t.starts_with("no cycle: 2 threads wait, all behind 1 unknown holder"), "{t}");
-    assert!(t.contains("2 threads behind an unknown holder of a->c 0x2aaaac491f50"), "{t}");
-    assert!(t.contains("0x449ec940 (netconsole) waits for a->c 0x2aaaac491f50"), "{t}");
-    assert!(t.contains("0x44a68940 (netconsole) waits for a->c 0x2aaaac491f50"), "{t}");
+    assert!(
+        t.starts_with("no cycle: 2 threads wait, all behind 1 unknown holder"),
+        "{t}"
+    );
+    assert!(
+        t.contains("2 threads behind an unknown holder of a->c 0x2aaaac491f50"),
+        "{t}"
+    );
+    assert!(
+        t.contains("0x449ec940 (netconsole) waits for a->c 0x2aaaac491f50"),
+        "{t}"
+    );
+    assert!(
+        t.contains("0x44a68940 (netconsole) waits for a->c 0x2aaaac491f50"),
+        "{t}"
+    );
 }
 
 /// The old script took the lock *name* for the address on the 21+ format.

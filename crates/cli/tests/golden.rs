@@ -46,7 +46,11 @@ fn run(rel: &Path, format: &str) -> (Vec<u8>, i32) {
 fn golden_outputs_for_every_testdata_dump() {
     let bless = std::env::var_os("AST_LOCKS_BLESS").is_some_and(|v| v != "0");
     let files = inputs();
-    assert!(files.len() >= 17, "expected the shipped dumps, found {}", files.len());
+    assert!(
+        files.len() >= 17,
+        "expected the shipped dumps, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let rel = path.strip_prefix(root()).expect("under root").to_path_buf();

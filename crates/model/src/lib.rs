@@ -167,7 +167,9 @@ pub fn parse_address(addr: &str) -> Option<u64> {
     if addr == "(nil)" {
         return Some(0);
     }
-    let hex = addr.strip_prefix("0x").or_else(|| addr.strip_prefix("0X"))?;
+    let hex = addr
+        .strip_prefix("0x")
+        .or_else(|| addr.strip_prefix("0X"))?;
     u64::from_str_radix(hex, 16).ok()
 }
 
@@ -410,7 +412,11 @@ impl Dump<'_> {
     /// A copy that no longer borrows from the input.
     pub fn into_owned(self) -> Dump<'static> {
         Dump {
-            snapshots: self.snapshots.into_iter().map(Snapshot::into_owned).collect(),
+            snapshots: self
+                .snapshots
+                .into_iter()
+                .map(Snapshot::into_owned)
+                .collect(),
             warnings: self.warnings,
         }
     }
@@ -442,7 +448,11 @@ impl Thread<'_> {
                 routine: own(s.routine),
                 location: s.location.into_owned(),
             }),
-            entries: self.entries.into_iter().map(LockEntry::into_owned).collect(),
+            entries: self
+                .entries
+                .into_iter()
+                .map(LockEntry::into_owned)
+                .collect(),
             line: self.line,
         }
     }
@@ -501,8 +511,77 @@ impl LockEntry<'_> {
                     line: f.line,
                 })
                 .collect(),
-            locked_here: self.locked_here.into_iter().map(Location::into_owned).collect(),
+            locked_here: self
+                .locked_here
+                .into_iter()
+                .map(Location::into_owned)
+                .collect(),
             line: self.line,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_ids_as_printed() {
+        let rows: &[(&str, Option<u64>)] = &[
+            ("0x7f67a15356c0", Some(0x7f67a15356c0)),
+            ("1098918224", Some(1098918224)),
+            ("0xffffffffffffffff", Some(u64::MAX)),
+            ("0x1ffffffffffffffff", None),
+            ("main", None),
+            ("", None),
+        ];
+        for (id, want) in rows {
+            assert_eq!(parse_thread_id(id), *want, "{id}");
+        }
+    }
+
+    #[test]
+    fn addresses_as_printed() {
+        let rows: &[(&str, Option<u64>)] = &[
+            ("0x7f67a50f1100", Some(0x7f67a50f1100)),
+            ("(nil)", Some(0)),
+            ("&chan->lock", None),
+            ("0x", None),
+        ];
+        for (a, want) in rows {
+            assert_eq!(parse_address(a), *want, "{a}");
+        }
+    }
+
+    #[test]
+    fn clock_prints_like_asterisk() {
+        assert_eq!(Clock::from_micros(0).text, "00:00:00.000000");
+        assert_eq!(Clock::from_micros(2_989_754).text, "00:00:02.989754");
+        assert_eq!(
+            Clock::from_micros(1_795_311_866_882_753).text,
+            "498697:44:26.882753"
+        );
+    }
+
+    #[test]
+    fn waiting_is_the_last_waiting_entry_and_suspended_is_not_holding() {
+        let mut t = Thread::new("0x1");
+        t.entries.push(LockEntry::new(
+            0,
+            LockState::Waiting,
+            LockKind::Mutex,
+            "0x10",
+        ));
+        let mut held = LockEntry::new(1, LockState::Held, LockKind::Mutex, "0x20");
+        held.suspended = true;
+        t.entries.push(held);
+        t.entries.push(LockEntry::new(
+            2,
+            LockState::Waiting,
+            LockKind::Mutex,
+            "0x30",
+        ));
+        assert_eq!(t.waiting().map(|e| e.index), Some(2));
+        assert_eq!(t.holding().count(), 0);
     }
 }

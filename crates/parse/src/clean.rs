@@ -53,10 +53,7 @@ pub fn clean_line(line: &str) -> Cleaned {
         }
     }
     if t.is_empty() {
-        return Cleaned::Text {
-            start: end,
-            end,
-        };
+        return Cleaned::Text { start: end, end };
     }
     // Anything before `===` on a dump line is a prefix someone's logger or tool added
     // (syslog host and program, a custom timestamp): the dump's own lines start there.
@@ -125,8 +122,7 @@ fn bracketed_stamp(i: &str) -> IResult<&str, &str> {
     ))
     .parse(i)?;
     let body = &inner[1..inner.len() - 1];
-    if body.contains(':') && body.chars().any(|c| c.is_ascii_digit()) && !body.starts_with("0x")
-    {
+    if body.contains(':') && body.chars().any(|c| c.is_ascii_digit()) && !body.starts_with("0x") {
         Ok((rest, inner))
     } else {
         Err(nom::Err::Error(nom::error::Error::new(
@@ -201,19 +197,43 @@ mod tests {
             ("   === Thread ID: 0x1 (x)  ", Some(d)),
             ("[Nov 22 01:53:03] === Thread ID: 0x1 (x)", Some(d)),
             ("[2026-11-22 01:53:03.123] === Thread ID: 0x1 (x)", Some(d)),
-            ("2026-11-22T01:53:03.123456+00:00 === Thread ID: 0x1 (x)", Some(d)),
+            (
+                "2026-11-22T01:53:03.123456+00:00 === Thread ID: 0x1 (x)",
+                Some(d),
+            ),
             ("2026-11-22 01:53:03,123 === Thread ID: 0x1 (x)", Some(d)),
             ("Nov  2 01:53:03 === Thread ID: 0x1 (x)", Some(d)),
-            ("Nov 22 01:53:03 pbx asterisk[1234]: === Thread ID: 0x1 (x)", Some(d)),
+            (
+                "Nov 22 01:53:03 pbx asterisk[1234]: === Thread ID: 0x1 (x)",
+                Some(d),
+            ),
             ("{noformat}=== Thread ID: 0x1 (x)", Some(d)),
             ("=== Thread ID: 0x1 (x){noformat}", Some(d)),
             ("{code:title=locks}=== Thread ID: 0x1 (x)", Some(d)),
-            ("\t/usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]", Some(f)),
-            ("        /usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]", Some(f)),
-            ("> \t/usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]", Some(f)),
-            ("[Nov 22 01:53:03] \t/usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]", Some(f)),
-            ("\t[0x5625d407bb48] asterisk lock.c:277 __ast_pthread_mutex_lock()", Some("[0x5625d407bb48] asterisk lock.c:277 __ast_pthread_mutex_lock()")),
-            ("\t[inlined] asterisk channel.c:3767 __ast_read()", Some("[inlined] asterisk channel.c:3767 __ast_read()")),
+            (
+                "\t/usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]",
+                Some(f),
+            ),
+            (
+                "        /usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]",
+                Some(f),
+            ),
+            (
+                "> \t/usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]",
+                Some(f),
+            ),
+            (
+                "[Nov 22 01:53:03] \t/usr/sbin/asterisk(ast_bt_get_addresses+0x19) [0x812a024]",
+                Some(f),
+            ),
+            (
+                "\t[0x5625d407bb48] asterisk lock.c:277 __ast_pthread_mutex_lock()",
+                Some("[0x5625d407bb48] asterisk lock.c:277 __ast_pthread_mutex_lock()"),
+            ),
+            (
+                "\t[inlined] asterisk channel.c:3767 __ast_read()",
+                Some("[inlined] asterisk channel.c:3767 __ast_read()"),
+            ),
             ("```", None),
             ("```text", None),
             ("{noformat}", Some("")),

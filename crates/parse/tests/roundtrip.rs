@@ -2,7 +2,7 @@
 
 mod common;
 use ast_locks_model::{
-    Clock, Frame, FrameShape, Generation, LockEntry, LockKind, LockState, Location, Snapshot,
+    Clock, Frame, FrameShape, Generation, Location, LockEntry, LockKind, LockState, Snapshot,
     Thread, ThreadStart, Timing,
 };
 use common::without_lines;
@@ -97,7 +97,10 @@ fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
         kind,
         location(),
         lock_name(),
-        prop_oneof![(0u64..16).prop_map(|a| format!("0x{:x}", 0x7f00_0000_1000u64 + a * 0x40)), Just("(nil)".to_string())],
+        prop_oneof![
+            (0u64..16).prop_map(|a| format!("0x{:x}", 0x7f00_0000_1000u64 + a * 0x40)),
+            Just("(nil)".to_string())
+        ],
         0u32..1000,
         0u32..1000,
         any::<bool>(),
@@ -106,7 +109,19 @@ fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
         prop::collection::vec(location(), 0..3),
     )
         .prop_map(
-            move |(state, kind, location, name, addr, times, attempts, suspended, (a, b, c), backtrace, here)| {
+            move |(
+                state,
+                kind,
+                location,
+                name,
+                addr,
+                times,
+                attempts,
+                suspended,
+                (a, b, c),
+                backtrace,
+                here,
+            )| {
                 let v21 = g == Generation::V21Plus;
                 LockEntry {
                     index: 0,
@@ -124,7 +139,11 @@ fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
                         held_for: c,
                     }),
                     backtrace,
-                    locked_here: if state == LockState::Waiting { here } else { Vec::new() },
+                    locked_here: if state == LockState::Waiting {
+                        here
+                    } else {
+                        Vec::new()
+                    },
                     line: 0,
                 }
             },
@@ -139,7 +158,17 @@ fn thread(g: Generation) -> impl Strategy<Value = Thread<'static>> {
         prop_oneof![
             (ident(), 1u32..99_999, file(), ident()).prop_map(|(r, l, f, func)| {
                 let name = format!("{r:<20} started at [{l:>5}] {f} {func}()");
-                (name, Some(ThreadStart { routine: r.into(), location: Location { file: f.into(), line: l, function: func.into() } }))
+                (
+                    name,
+                    Some(ThreadStart {
+                        routine: r.into(),
+                        location: Location {
+                            file: f.into(),
+                            line: l,
+                            function: func.into(),
+                        },
+                    }),
+                )
             }),
             "[A-Za-z][A-Za-z ]{0,20}[a-z]".prop_map(|n| (n, None)),
         ],
@@ -149,7 +178,11 @@ fn thread(g: Generation) -> impl Strategy<Value = Thread<'static>> {
             for (i, e) in entries.iter_mut().enumerate() {
                 e.index = i as u32;
             }
-            let id = if decimal && g == Generation::V1_6To11 { id.to_string() } else { format!("0x{id:x}") };
+            let id = if decimal && g == Generation::V1_6To11 {
+                id.to_string()
+            } else {
+                format!("0x{id:x}")
+            };
             let mut t = Thread::new(id);
             t.lwp = if g == Generation::V1_6To11 { None } else { lwp };
             t.name = name.into();
@@ -166,16 +199,18 @@ fn snapshot() -> impl Strategy<Value = Snapshot<'static>> {
         Just(Generation::V21Plus)
     ]
     .prop_flat_map(|g| {
-        (prop::collection::vec(thread(g), 0..6), "[0-9]{1,2}\\.[0-9]\\.[0-9]").prop_map(move |(threads, version)| {
-            Snapshot {
+        (
+            prop::collection::vec(thread(g), 0..6),
+            "[0-9]{1,2}\\.[0-9]\\.[0-9]",
+        )
+            .prop_map(move |(threads, version)| Snapshot {
                 generation: Some(g),
-                version: (g != Generation::V1_6To11).then(|| Cow::Owned(version)),
-                time: (g == Generation::V21Plus).then(|| Cow::Borrowed("498697:44:29.872492")),
+                version: (g != Generation::V1_6To11).then_some(Cow::Owned(version)),
+                time: (g == Generation::V21Plus).then_some(Cow::Borrowed("498697:44:29.872492")),
                 banner_line: Some(0),
                 threads,
                 truncated: false,
-            }
-        })
+            })
     })
 }
 

@@ -124,7 +124,10 @@ pub fn graph(r: &Report<'_, '_>) -> Graph {
         stmts.push(Stmt::Node(Node::new(
             node_id(format!("u{li}")),
             vec![
-                attr("label", quoted(&format!("unknown holder of\n{name} {addr}"))),
+                attr(
+                    "label",
+                    quoted(&format!("unknown holder of\n{name} {addr}")),
+                ),
                 attr("style", plain("dashed")),
                 attr("shape", plain("box")),
             ],
@@ -157,4 +160,23 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     let mut ctx = PrinterContext::default();
     let text = graph(r).print(&mut ctx);
     writeln!(w, "{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_escapes_what_dot_needs() {
+        let rows: &[(&str, &str)] = &[
+            ("&chan->lock", "\"&chan->lock\""),
+            ("say \"hi\"", "\"say \\\"hi\\\"\""),
+            ("back\\slash", "\"back\\\\slash\""),
+            ("two\nlines", "\"two\\nlines\""),
+            ("{}[];", "\"{}[];\""),
+        ];
+        for (input, want) in rows {
+            assert_eq!(quoted(input), Id::Escaped(want.to_string()), "{input}");
+        }
+    }
 }

@@ -7,18 +7,24 @@ use ast_locks_model::{Generation, LockEntry, Snapshot, Thread};
 use std::io::{self, Write};
 
 const BORDER: &str = "=======================================================================";
-const THREAD_END: &str =
-    "=== -------------------------------------------------------------------";
+const THREAD_END: &str = "=== -------------------------------------------------------------------";
 
 /// Write `snapshot` the way Asterisk of `generation` prints `core show locks`.
 ///
 /// Fields a generation does not print are left out (LWP before 12, timing lines
 /// before 21, `- suspended` in 1.6 – 11); a 21+ entry with no timing gets zeros.
-pub fn write(w: &mut impl Write, snapshot: &Snapshot<'_>, generation: Generation) -> io::Result<()> {
+pub fn write(
+    w: &mut impl Write,
+    snapshot: &Snapshot<'_>,
+    generation: Generation,
+) -> io::Result<()> {
     writeln!(w, "{BORDER}")?;
     match generation {
         Generation::V1_6To11 => {
-            writeln!(w, "=== Currently Held Locks ==============================================")?;
+            writeln!(
+                w,
+                "=== Currently Held Locks =============================================="
+            )?;
         }
         Generation::V12To20 => {
             writeln!(w, "=== {}", snapshot.version.as_deref().unwrap_or("18.0.0"))?;
@@ -35,10 +41,14 @@ pub fn write(w: &mut impl Write, snapshot: &Snapshot<'_>, generation: Generation
     }
     writeln!(w, "{BORDER}")?;
     writeln!(w, "===")?;
-    let legend = "=== <pending> <lock#> (<file>): <lock type> <line num> <function> <lock name> <lock addr>";
+    let legend =
+        "=== <pending> <lock#> (<file>): <lock type> <line num> <function> <lock name> <lock addr>";
     if generation == Generation::V21Plus {
         writeln!(w, "{legend}")?;
-        writeln!(w, "=== <locked at>, <failed at>, <held for> (attempts, times locked)")?;
+        writeln!(
+            w,
+            "=== <locked at>, <failed at>, <held for> (attempts, times locked)"
+        )?;
     } else {
         writeln!(w, "{legend} (times locked)")?;
     }
@@ -84,10 +94,18 @@ fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()>
             writeln!(w)?;
             let zero = "00:00:00.000000";
             let (a, b, c) = match &e.timing {
-                Some(t) => (&*t.last_locked.text, &*t.last_failed.text, &*t.held_for.text),
+                Some(t) => (
+                    &*t.last_locked.text,
+                    &*t.last_failed.text,
+                    &*t.held_for.text,
+                ),
                 None => (zero, zero, zero),
             };
-            write!(w, "===      {a}, {b}, {c} ({times}, {}", e.attempts.unwrap_or(1))?;
+            write!(
+                w,
+                "===      {a}, {b}, {c} ({times}, {}",
+                e.attempts.unwrap_or(1)
+            )?;
             writeln!(w, "{})", if e.suspended { " - suspended" } else { "" })?;
         }
     }
@@ -95,7 +113,11 @@ fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()>
         writeln!(w, "\t{}", f.raw)?;
     }
     for l in &e.locked_here {
-        writeln!(w, "=== --- ---> Locked Here: {} line {} ({})", l.file, l.line, l.function)?;
+        writeln!(
+            w,
+            "=== --- ---> Locked Here: {} line {} ({})",
+            l.file, l.line, l.function
+        )?;
     }
     Ok(())
 }

@@ -3,26 +3,17 @@
 //! first), unknown holders with their `Locked Here` hints, anomalies, warnings.
 
 use crate::Report;
-use ast_locks_analysis::{Root, RankedRoot};
+use ast_locks_analysis::{RankedRoot, Root};
 use ast_locks_model::{LockEntry, LockKind};
 use std::io::{self, Write};
 
 /// Text report options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextOptions {
     /// ANSI colours. Default: `false` (the binary turns it on for terminals without `NO_COLOR`).
     pub color: bool,
     /// List every blocked thread and warning instead of the first few. Default: `false`.
     pub verbose: bool,
-}
-
-impl Default for TextOptions {
-    fn default() -> Self {
-        TextOptions {
-            color: false,
-            verbose: false,
-        }
-    }
 }
 
 /// Without `verbose`, show at most this many threads per root and warnings.
@@ -173,7 +164,11 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     // Blocked threads by root.
     if !a.roots.is_empty() {
         writeln!(w)?;
-        writeln!(w, "{}", st.bold("Blocked threads, by what they are stuck behind:"))?;
+        writeln!(
+            w,
+            "{}",
+            st.bold("Blocked threads, by what they are stuck behind:")
+        )?;
         for g in &a.roots {
             root_block(w, r, &st, g, opts)?;
         }
@@ -190,7 +185,11 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         .collect();
     if !unknown.is_empty() {
         writeln!(w)?;
-        writeln!(w, "{}", st.bold("Unknown holders (no listed thread holds the lock):"))?;
+        writeln!(
+            w,
+            "{}",
+            st.bold("Unknown holders (no listed thread holds the lock):")
+        )?;
         for li in unknown {
             let (name, addr) = a.lock_label(s, li);
             let waiters: Vec<String> = a.locks[li]
@@ -205,7 +204,10 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
             )?;
             let hints = a.locked_here(s, li);
             if hints.is_empty() {
-                writeln!(w, "    no `Locked Here` line (printed only for awaited mutexes)")?;
+                writeln!(
+                    w,
+                    "    no `Locked Here` line (printed only for awaited mutexes)"
+                )?;
             }
             for loc in hints {
                 writeln!(
@@ -236,29 +238,29 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         writeln!(
             w,
             "{}",
-            st.bold(&format!(
-                "Input warnings ({}):",
-                r.warnings.len()
-            ))
+            st.bold(&format!("Input warnings ({}):", r.warnings.len()))
         )?;
-        let shown = if opts.verbose { r.warnings.len() } else { SHORT_LIST };
+        let shown = if opts.verbose {
+            r.warnings.len()
+        } else {
+            SHORT_LIST
+        };
         for x in r.warnings.iter().take(shown) {
             writeln!(w, "  line {}: {}", x.line, x.message)?;
         }
         if r.warnings.len() > shown {
-            writeln!(w, "  … {} more (--verbose lists them all)", r.warnings.len() - shown)?;
+            writeln!(
+                w,
+                "  … {} more (--verbose lists them all)",
+                r.warnings.len() - shown
+            )?;
         }
     }
     Ok(())
 }
 
 /// A deadlocked thread: what it holds and what it waits for, and who holds that.
-fn thread_block(
-    w: &mut impl Write,
-    r: &Report<'_, '_>,
-    st: &Style,
-    t: usize,
-) -> io::Result<()> {
+fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) -> io::Result<()> {
     let s = r.snapshot;
     let a = r.analysis;
     writeln!(w, "  thread {}", st.bold(&r.thread_label(t)))?;
@@ -371,7 +373,10 @@ fn root_block(
         // thread, so the last thread of the chain is worth naming.
         let named_in_heading = matches!(b.root, Root::Holder(_));
         let chain = if b.via.len() > 2 || (b.via.len() == 2 && !named_in_heading) {
-            let ids: Vec<String> = b.via[1..].iter().map(|&x| s.threads[x].id.to_string()).collect();
+            let ids: Vec<String> = b.via[1..]
+                .iter()
+                .map(|&x| s.threads[x].id.to_string())
+                .collect();
             format!(", via {}", ids.join(" -> "))
         } else {
             String::new()

@@ -24,8 +24,12 @@ pub fn frame(s: &str) -> Option<Frame<'_>> {
             ..Frame::default()
         });
     }
-    if let Ok((body, addr)) =
-        delimited(char::<&str, nom::error::Error<&str>>('['), alt_addr, tag("] ")).parse(s)
+    if let Ok((body, addr)) = delimited(
+        char::<&str, nom::error::Error<&str>>('['),
+        alt_addr,
+        tag("] "),
+    )
+    .parse(s)
     {
         return better(s, addr, body);
     }
@@ -73,9 +77,9 @@ fn file_line(i: &str) -> IResult<&str, (&str, u32)> {
     let (i, file) = take_while1(|c: char| c != ':' && c != ' ').parse(i)?;
     let (i, line) = preceded(char(':'), digit1).parse(i)?;
     let (i, _) = char(' ').parse(i)?;
-    let line = line.parse().map_err(|_| {
-        nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Digit))
-    })?;
+    let line = line
+        .parse()
+        .map_err(|_| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Digit)))?;
     Ok((i, (file, line)))
 }
 
@@ -133,23 +137,116 @@ mod tests {
     fn frame_shapes_table() {
         use FrameShape::*;
         let rows: &[Row] = &[
-            ("/usr/sbin/asterisk(__ast_pthread_mutex_lock+0xae) [0x812351e]", Symbols,
-             Some("/usr/sbin/asterisk"), Some("__ast_pthread_mutex_lock"), Some("+0xae"), Some("0x812351e"), None, None),
-            ("/usr/sbin/asterisk() [0x80ef7a5]", Symbols, Some("/usr/sbin/asterisk"), None, None, Some("0x80ef7a5"), None, None),
-            ("/lib/i686/cmov/libpthread.so.0(+0x5955) [0xb7324955]", Symbols,
-             Some("/lib/i686/cmov/libpthread.so.0"), None, Some("+0x5955"), Some("0xb7324955"), None, None),
-            ("/lib64/libc.so.6(clone+0x6d) [0x3d1ccd44bd]", Symbols, Some("/lib64/libc.so.6"), Some("clone"), Some("+0x6d"), Some("0x3d1ccd44bd"), None, None),
-            ("/usr/local/asterisk-1.8.6.0/sbin/asterisk [0x446cec]", Symbols,
-             Some("/usr/local/asterisk-1.8.6.0/sbin/asterisk"), None, None, Some("0x446cec"), None, None),
-            ("[0x5625d407bb48] asterisk lock.c:277 __ast_pthread_mutex_lock()", Better,
-             Some("asterisk"), Some("__ast_pthread_mutex_lock"), None, Some("0x5625d407bb48"), Some("lock.c"), Some(277)),
-            ("[0x7f67a449b8ec] libc.so.6 clone3.S:83 clone3()", Better,
-             Some("libc.so.6"), Some("clone3"), None, Some("0x7f67a449b8ec"), Some("clone3.S"), Some(83)),
-            ("[inlined] asterisk channel.c:3767 __ast_read()", Inlined,
-             Some("asterisk"), Some("__ast_read"), None, None, Some("channel.c"), Some(3767)),
-            ("[0x55d0c3a1b2c3] asterisk <unknown>()", Better, Some("asterisk"), Some("<unknown>"), None, Some("0x55d0c3a1b2c3"), None, None),
-            ("No backtrace to print", Missing, None, None, None, None, None, None),
-            ("Couldn't retrieve backtrace symbols", Missing, None, None, None, None, None, None),
+            (
+                "/usr/sbin/asterisk(__ast_pthread_mutex_lock+0xae) [0x812351e]",
+                Symbols,
+                Some("/usr/sbin/asterisk"),
+                Some("__ast_pthread_mutex_lock"),
+                Some("+0xae"),
+                Some("0x812351e"),
+                None,
+                None,
+            ),
+            (
+                "/usr/sbin/asterisk() [0x80ef7a5]",
+                Symbols,
+                Some("/usr/sbin/asterisk"),
+                None,
+                None,
+                Some("0x80ef7a5"),
+                None,
+                None,
+            ),
+            (
+                "/lib/i686/cmov/libpthread.so.0(+0x5955) [0xb7324955]",
+                Symbols,
+                Some("/lib/i686/cmov/libpthread.so.0"),
+                None,
+                Some("+0x5955"),
+                Some("0xb7324955"),
+                None,
+                None,
+            ),
+            (
+                "/lib64/libc.so.6(clone+0x6d) [0x3d1ccd44bd]",
+                Symbols,
+                Some("/lib64/libc.so.6"),
+                Some("clone"),
+                Some("+0x6d"),
+                Some("0x3d1ccd44bd"),
+                None,
+                None,
+            ),
+            (
+                "/usr/local/asterisk-1.8.6.0/sbin/asterisk [0x446cec]",
+                Symbols,
+                Some("/usr/local/asterisk-1.8.6.0/sbin/asterisk"),
+                None,
+                None,
+                Some("0x446cec"),
+                None,
+                None,
+            ),
+            (
+                "[0x5625d407bb48] asterisk lock.c:277 __ast_pthread_mutex_lock()",
+                Better,
+                Some("asterisk"),
+                Some("__ast_pthread_mutex_lock"),
+                None,
+                Some("0x5625d407bb48"),
+                Some("lock.c"),
+                Some(277),
+            ),
+            (
+                "[0x7f67a449b8ec] libc.so.6 clone3.S:83 clone3()",
+                Better,
+                Some("libc.so.6"),
+                Some("clone3"),
+                None,
+                Some("0x7f67a449b8ec"),
+                Some("clone3.S"),
+                Some(83),
+            ),
+            (
+                "[inlined] asterisk channel.c:3767 __ast_read()",
+                Inlined,
+                Some("asterisk"),
+                Some("__ast_read"),
+                None,
+                None,
+                Some("channel.c"),
+                Some(3767),
+            ),
+            (
+                "[0x55d0c3a1b2c3] asterisk <unknown>()",
+                Better,
+                Some("asterisk"),
+                Some("<unknown>"),
+                None,
+                Some("0x55d0c3a1b2c3"),
+                None,
+                None,
+            ),
+            (
+                "No backtrace to print",
+                Missing,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+            (
+                "Couldn't retrieve backtrace symbols",
+                Missing,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
         ];
         for &(line, shape, module, function, offset, address, file, lineno) in rows {
             let f = frame(line).unwrap_or_else(|| panic!("no frame from {line:?}"));
@@ -166,7 +263,14 @@ mod tests {
 
     #[test]
     fn not_frames() {
-        for line in ["...", "hello world", "Thread 2 (LWP 12)", "[0x12", "foo [bar]", "core show locks"] {
+        for line in [
+            "...",
+            "hello world",
+            "Thread 2 (LWP 12)",
+            "[0x12",
+            "foo [bar]",
+            "core show locks",
+        ] {
             assert!(frame(line).is_none(), "{line:?} taken for a frame");
         }
     }

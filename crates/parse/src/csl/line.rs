@@ -3,7 +3,7 @@
 //! that differ by generation are in [`super::v1_6`], [`super::v12`] and [`super::v21`].
 
 use super::{v12, v1_6, v21};
-use ast_locks_model::{LockEntry, LockKind, LockState, Location, ThreadStart};
+use ast_locks_model::{Location, LockEntry, LockKind, LockState, ThreadStart};
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_until, take_while1};
 use nom::character::complete::{char, digit1, space0};
@@ -174,8 +174,8 @@ fn err(rest: &str, whole: &str, expected: &'static str) -> GrammarError {
 
 /// The part after `Thread ID:`: ` <id>[ LWP:<n>] (<name>)`.
 pub fn header(whole: &str) -> Result<Header<'_>, GrammarError> {
-    let (i, _) = space0::<&str, nom::error::Error<&str>>(whole)
-        .map_err(|_| err(whole, whole, "a blank"))?;
+    let (i, _) =
+        space0::<&str, nom::error::Error<&str>>(whole).map_err(|_| err(whole, whole, "a blank"))?;
     let (i, id) = take_while1::<_, &str, nom::error::Error<&str>>(|c: char| !c.is_whitespace())
         .parse(i)
         .map_err(|_| err(i, whole, "a thread id"))?;
@@ -256,7 +256,11 @@ pub fn lock_line(whole: &str) -> Result<(LockEntry<'_>, Tail), GrammarError> {
         .ok()
         .and_then(|(r, k)| LockKind::from_label(k).map(|k| (r, k)))
         .ok_or_else(|| err(i, whole, "a lock type (MUTEX, RDLOCK, WRLOCK or UNKNOWN)"))?;
-    let (i, line) = (char::<_, E>(' '), map_res(digit1, str::parse::<u32>), char(' '))
+    let (i, line) = (
+        char::<_, E>(' '),
+        map_res(digit1, str::parse::<u32>),
+        char(' '),
+    )
         .parse(i)
         .map(|(r, (_, l, _))| (r, l))
         .map_err(|_| err(i, whole, "a line number after the lock type"))?;
@@ -327,7 +331,13 @@ mod tests {
     #[test]
     fn thread_header_table() {
         // (line after "Thread ID:", id, lwp, routine, start line, file, function)
-        type Row = (&'static str, &'static str, Option<u64>, Option<(&'static str, u32, &'static str, &'static str)>, &'static str);
+        type Row = (
+            &'static str,
+            &'static str,
+            Option<u64>,
+            Option<(&'static str, u32, &'static str, &'static str)>,
+            &'static str,
+        );
         let rows: &[Row] = &[
             (" 1098918224 (do_monitor           started at [25114] chan_sip.c restart_monitor())", "1098918224", None,
              Some(("do_monitor", 25114, "chan_sip.c", "restart_monitor")), "do_monitor           started at [25114] chan_sip.c restart_monitor()"),
@@ -344,13 +354,24 @@ mod tests {
             assert_eq!(h.lwp, lwp);
             assert_eq!(h.name, name);
             assert!(h.closed);
-            let got = h.start.map(|s| (s.routine.into_owned(), s.location.line, s.location.file.into_owned(), s.location.function.into_owned()));
-            let want = start.map(|(r, l, f, func)| (r.to_string(), l, f.to_string(), func.to_string()));
+            let got = h.start.map(|s| {
+                (
+                    s.routine.into_owned(),
+                    s.location.line,
+                    s.location.file.into_owned(),
+                    s.location.function.into_owned(),
+                )
+            });
+            let want =
+                start.map(|(r, l, f, func)| (r.to_string(), l, f.to_string(), func.to_string()));
             assert_eq!(got, want, "{input}");
         }
         let cut = header(" 0x1 LWP:5 (do_monitor  started at [").unwrap();
         assert!(!cut.closed);
-        assert_eq!(header(" 0x1").unwrap_err().expected, "` (<thread name>)` after the thread id");
+        assert_eq!(
+            header(" 0x1").unwrap_err().expected,
+            "` (<thread name>)` after the thread id"
+        );
     }
 
     #[test]
@@ -358,7 +379,19 @@ mod tests {
         use LockKind::*;
         use LockState::*;
         // (line after "---> ", state, index, file, kind, line, function, name, addr, times, tail)
-        type Row = (&'static str, LockState, u32, &'static str, LockKind, u32, &'static str, &'static str, &'static str, Option<u32>, Tail);
+        type Row = (
+            &'static str,
+            LockState,
+            u32,
+            &'static str,
+            LockKind,
+            u32,
+            &'static str,
+            &'static str,
+            &'static str,
+            Option<u32>,
+            Tail,
+        );
         let rows: &[Row] = &[
             ("Lock #0 (chan_sip.c): MUTEX 24629 handle_request_do &netlock 0x2aaabe671a40 (1)",
              Held, 0, "chan_sip.c", Mutex, 24629, "handle_request_do", "&netlock", "0x2aaabe671a40", Some(1), Tail::Count),
@@ -379,9 +412,23 @@ mod tests {
         ];
         for &(input, st, index, file, kind, line, function, name, addr, times, tail) in rows {
             let (e, t) = lock_line(input).unwrap_or_else(|e| panic!("{input}: {e:?}"));
-            assert_eq!((e.state, e.index, &*e.location.file, e.kind, e.location.line, &*e.location.function),
-                       (st, index, file, kind, line, function), "{input}");
-            assert_eq!((&*e.name, &*e.addr, e.times_locked, t), (name, addr, times, tail), "{input}");
+            assert_eq!(
+                (
+                    e.state,
+                    e.index,
+                    &*e.location.file,
+                    e.kind,
+                    e.location.line,
+                    &*e.location.function
+                ),
+                (st, index, file, kind, line, function),
+                "{input}"
+            );
+            assert_eq!(
+                (&*e.name, &*e.addr, e.times_locked, t),
+                (name, addr, times, tail),
+                "{input}"
+            );
             assert_eq!(e.suspended, tail == Tail::Suspended);
         }
     }
@@ -389,10 +436,22 @@ mod tests {
     #[test]
     fn lock_line_errors_say_what_was_expected() {
         let rows: &[(&str, &str, usize)] = &[
-            ("Waiting for Lock #1 (chan", "` (<file>): ` after the lock index", 19),
+            (
+                "Waiting for Lock #1 (chan",
+                "` (<file>): ` after the lock index",
+                19,
+            ),
             ("Lock #x (a.c): MUTEX 1 f n 0x1", "`Lock #<index>`", 0),
-            ("Lock #0 (a.c): MUTEXX 1 f n 0x1 (1)", "a lock type (MUTEX, RDLOCK, WRLOCK or UNKNOWN)", 15),
-            ("Lock #0 (a.c): MUTEX 1 f &chan->lock (1)", "a lock address (`0x…` or `(nil)`) as the last field", 25),
+            (
+                "Lock #0 (a.c): MUTEXX 1 f n 0x1 (1)",
+                "a lock type (MUTEX, RDLOCK, WRLOCK or UNKNOWN)",
+                15,
+            ),
+            (
+                "Lock #0 (a.c): MUTEX 1 f &chan->lock (1)",
+                "a lock address (`0x…` or `(nil)`) as the last field",
+                25,
+            ),
         ];
         for &(input, expected, column) in rows {
             let e = lock_line(input).unwrap_err();
@@ -402,18 +461,41 @@ mod tests {
 
     #[test]
     fn classify_table() {
-        assert_eq!(classify("==============================="), DumpLine::Border);
+        assert_eq!(
+            classify("==============================="),
+            DumpLine::Border
+        );
         assert_eq!(classify("==="), DumpLine::Spacer);
-        assert_eq!(classify("=== -------------------------------------------------------------------"), DumpLine::ThreadEnd);
-        assert_eq!(classify("=== Currently Held Locks =============="), DumpLine::Banner(None));
+        assert_eq!(
+            classify("=== -------------------------------------------------------------------"),
+            DumpLine::ThreadEnd
+        );
+        assert_eq!(
+            classify("=== Currently Held Locks =============="),
+            DumpLine::Banner(None)
+        );
         assert_eq!(classify("=== Currently Held Locks"), DumpLine::Banner(None));
-        assert_eq!(classify("=== Currently Held Locks at Time: 498697:44:29.872492 ====="), DumpLine::Banner(Some("498697:44:29.872492")));
-        assert_eq!(classify("=== <locked at>, <failed at>, <held for> (attempts, times locked)"), DumpLine::Legend(true));
+        assert_eq!(
+            classify("=== Currently Held Locks at Time: 498697:44:29.872492 ====="),
+            DumpLine::Banner(Some("498697:44:29.872492"))
+        );
+        assert_eq!(
+            classify("=== <locked at>, <failed at>, <held for> (attempts, times locked)"),
+            DumpLine::Legend(true)
+        );
         assert_eq!(classify("=== <pending> <lock#> (<file>): <lock type> <line num> <function> <lock name> <lock addr> (times locked)"), DumpLine::Legend(false));
         assert_eq!(classify("=== 22.0.0"), DumpLine::Other("22.0.0"));
-        assert_eq!(classify("/usr/sbin/asterisk() [0x1]"), DumpLine::Plain("/usr/sbin/asterisk() [0x1]"));
-        assert!(matches!(classify("===      498697:44:26.882753, 00:00:00.000000, 00:00:02.989754 (1, 1)"), DumpLine::Timing(_)));
-        assert!(matches!(classify("=== --- ---> Locked Here: channel.c line 3767 (__ast_read)"), DumpLine::LockedHere(l) if l.line == 3767 && l.function == "__ast_read"));
+        assert_eq!(
+            classify("/usr/sbin/asterisk() [0x1]"),
+            DumpLine::Plain("/usr/sbin/asterisk() [0x1]")
+        );
+        assert!(matches!(
+            classify("===      498697:44:26.882753, 00:00:00.000000, 00:00:02.989754 (1, 1)"),
+            DumpLine::Timing(_)
+        ));
+        assert!(
+            matches!(classify("=== --- ---> Locked Here: channel.c line 3767 (__ast_read)"), DumpLine::LockedHere(l) if l.line == 3767 && l.function == "__ast_read")
+        );
         match classify("=== ---> Waiting for Lock #1 (chan") {
             DumpLine::Malformed(what, e) => assert_eq!((what, e.column), ("lock line", 28)),
             other => panic!("{other:?}"),

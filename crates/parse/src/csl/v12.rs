@@ -48,7 +48,10 @@ mod tests {
     #[test]
     fn suspended_tail_table() {
         let rows: &[(&str, Option<(&str, u32)>)] = &[
-            ("&chan->lock 0x55d0c3a1b2c3 (1 - suspended)", Some(("&chan->lock 0x55d0c3a1b2c3", 1))),
+            (
+                "&chan->lock 0x55d0c3a1b2c3 (1 - suspended)",
+                Some(("&chan->lock 0x55d0c3a1b2c3", 1)),
+            ),
             ("&chan->lock 0x55d0c3a1b2c3 (1)", None),
             ("&chan->lock 0x55d0c3a1b2c3 ( - suspended)", None),
         ];

@@ -23,8 +23,14 @@ mod tests {
     #[test]
     fn count_tail_table() {
         let rows: &[(&str, Option<(&str, u32)>)] = &[
-            ("&netlock 0x2aaabe671a40 (1)", Some(("&netlock 0x2aaabe671a40", 1))),
-            ("&(&agents)->lock 0xb64fab48 (12)", Some(("&(&agents)->lock 0xb64fab48", 12))),
+            (
+                "&netlock 0x2aaabe671a40 (1)",
+                Some(("&netlock 0x2aaabe671a40", 1)),
+            ),
+            (
+                "&(&agents)->lock 0xb64fab48 (12)",
+                Some(("&(&agents)->lock 0xb64fab48", 12)),
+            ),
             ("c 0x1 (1 - suspended)", None),
             ("&s1_mutex_a 0x7f67a50f1100", None),
             ("x 0x1 ()", None),

@@ -111,7 +111,9 @@ mod tests {
 
     #[test]
     fn timing_line_table() {
-        let rows: &[(&str, Option<(u64, u64, u64, u32, u32, bool)>)] = &[
+        /// (line, Some((last locked, last failed, held for, times, attempts, suspended)))
+        type Row<'r> = (&'r str, Option<(u64, u64, u64, u32, u32, bool)>);
+        let rows: &[Row] = &[
             (
                 "498697:44:26.882753, 00:00:00.000000, 00:00:02.989754 (1, 1)",
                 Some((1_795_311_866_882_753, 0, 2_989_754, 1, 1, false)),
@@ -125,19 +127,25 @@ mod tests {
                 Some((3_600_000_000, 0, 1, 2, 3, true)),
             ),
             ("498697:44:26.882753, 00:00:00.000000 (1, 1)", None),
-            ("498697:44:26.882753, 00:00:00.000000, 00:00:02.989754", None),
+            (
+                "498697:44:26.882753, 00:00:00.000000, 00:00:02.989754",
+                None,
+            ),
         ];
         for (input, want) in rows {
-            let got = timing_line(input).ok().filter(|(r, _)| r.is_empty()).map(|(_, t)| {
-                (
-                    t.timing.last_locked.micros.unwrap_or(u64::MAX),
-                    t.timing.last_failed.micros.unwrap_or(u64::MAX),
-                    t.timing.held_for.micros.unwrap_or(u64::MAX),
-                    t.times_locked,
-                    t.attempts,
-                    t.suspended,
-                )
-            });
+            let got = timing_line(input)
+                .ok()
+                .filter(|(r, _)| r.is_empty())
+                .map(|(_, t)| {
+                    (
+                        t.timing.last_locked.micros.unwrap_or(u64::MAX),
+                        t.timing.last_failed.micros.unwrap_or(u64::MAX),
+                        t.timing.held_for.micros.unwrap_or(u64::MAX),
+                        t.times_locked,
+                        t.attempts,
+                        t.suspended,
+                    )
+                });
             assert_eq!(got, *want, "{input}");
         }
     }
@@ -151,7 +159,10 @@ mod tests {
 
     #[test]
     fn banner_time_table() {
-        assert_eq!(banner_time(" at Time: 498697:44:29.872492 ======"), Some("498697:44:29.872492"));
+        assert_eq!(
+            banner_time(" at Time: 498697:44:29.872492 ======"),
+            Some("498697:44:29.872492")
+        );
         assert_eq!(banner_time(" ======"), None);
     }
 }
