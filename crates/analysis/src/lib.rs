@@ -158,6 +158,8 @@ pub struct Analysis {
     pub locks: Vec<Lock>,
     /// For each thread (by index), the lock it waits for and the entry that says so.
     pub waits: Vec<Option<(usize, usize)>>,
+    /// For each thread and each of its entries, the lock index the entry names.
+    pub entry_locks: Vec<Vec<usize>>,
     /// Waits-for edges, sorted.
     pub edges: Vec<Edge>,
     /// Deadlocks, by their first thread's dump position.
@@ -194,7 +196,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
         );
         i
     };
-    let mut entry_lock: Vec<Vec<usize>> = Vec::with_capacity(n);
+    a.entry_locks.reserve(n);
     a.waits = vec![None; n];
     for (ti, t) in snapshot.threads.iter().enumerate() {
         let mut ids = Vec::with_capacity(t.entries.len());
@@ -229,7 +231,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
                 });
             }
         }
-        entry_lock.push(ids);
+        a.entry_locks.push(ids);
     }
 
     // Holders in exclusive mode of the same lock in two threads: not a consistent snapshot.
@@ -537,22 +539,15 @@ impl Analysis {
     /// Distinct locks a thread holds now (held, not suspended), in entry order.
     pub fn held_locks(&self, snapshot: &Snapshot<'_>, thread: usize) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
-        for lock in self.locks.iter().enumerate() {
-            if lock.1.holders.iter().any(|h| h.thread == thread) {
-                out.push(lock.0);
+        for (e, &li) in snapshot.threads[thread]
+            .entries
+            .iter()
+            .zip(&self.entry_locks[thread])
+        {
+            if e.is_holding() && !out.contains(&li) {
+                out.push(li);
             }
         }
-        let entries = &snapshot.threads[thread].entries;
-        let first_entry = |li: usize| {
-            self.locks[li]
-                .holders
-                .iter()
-                .filter(|h| h.thread == thread)
-                .map(|h| h.entry)
-                .min()
-                .unwrap_or(entries.len())
-        };
-        out.sort_by_key(|&li| first_entry(li));
         out
     }
 

@@ -143,3 +143,46 @@ fn graphviz_renders_every_dot_output() {
         }
     }
 }
+
+/// The pictures in `examples/` (shown in the README) come from these DOT files;
+/// they must stay what the tool prints today.
+#[test]
+fn examples_are_current_output() {
+    for (dump, dot) in [
+        (
+            "testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt",
+            "examples/abba-deadlock.dot",
+        ),
+        (
+            "testdata/handmade/v21-convoy-stalled-holder.txt",
+            "examples/convoy.dot",
+        ),
+    ] {
+        let (got, _) = run(Path::new(dump), "dot");
+        let want = std::fs::read(root().join(dot)).expect("example present");
+        assert!(
+            got == want,
+            "{dot} is stale: regenerate it with `just examples`"
+        );
+    }
+}
+
+/// The README's first command and the output it shows must be real.
+#[test]
+fn readme_output_is_what_the_tool_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let cmd = "$ cargo run -q -- -f text testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt\n";
+    let start = readme.find(cmd).expect("README shows the first command") + cmd.len();
+    let end = start + readme[start..].find("```").expect("block ends");
+    let shown = &readme[start..end];
+    let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+        .current_dir(root())
+        .args([
+            "-f",
+            "text",
+            "testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt",
+        ])
+        .output()
+        .expect("binary runs");
+    assert_eq!(shown, String::from_utf8_lossy(&out.stdout));
+}

@@ -333,13 +333,11 @@ fn root_block(
                 st.bold(&r.thread_label(h))
             )?;
             let awaited: Vec<String> = s.threads[h]
-                .holding()
-                .filter(|e| {
-                    a.edges
-                        .iter()
-                        .any(|x| x.blocker == h && a.lock_label(s, x.lock).1 == e.addr)
-                })
-                .map(|e| format!("{} {} (taken at {})", e.name, e.addr, taken_at(e)))
+                .entries
+                .iter()
+                .zip(&a.entry_locks[h])
+                .filter(|(e, li)| e.is_holding() && !a.locks[**li].waiters.is_empty())
+                .map(|(e, _)| format!("{} {} (taken at {})", e.name, e.addr, taken_at(e)))
                 .collect();
             writeln!(
                 w,
@@ -362,9 +360,11 @@ fn root_block(
         SHORT_LIST
     };
     for &t in g.threads.iter().take(shown) {
-        let Some(b) = a.blocked.iter().find(|b| b.thread == t) else {
+        // `blocked` is sorted by thread index.
+        let Ok(at) = a.blocked.binary_search_by_key(&t, |b| b.thread) else {
             continue;
         };
+        let b = &a.blocked[at];
         let (name, addr) = a.lock_label(s, b.lock);
         let at = a.waits[t]
             .map(|(_, ei)| format!(" at {}", taken_at(&s.threads[t].entries[ei])))

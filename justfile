@@ -1,0 +1,33 @@
+# Run every test (unit, golden, CLI, property tests)
+test:
+    cargo test --workspace
+
+# Lint: clippy with warnings as errors, and formatting
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo fmt --all -- --check
+
+# Rewrite the golden outputs in testdata/golden/ after a deliberate change (review the diff)
+bless:
+    AST_LOCKS_BLESS=1 cargo test -p ast-locks --test golden golden_outputs_for_every_testdata_dump
+
+# Benchmark parse, analysis and rendering on synthetic 1k and 10k-thread dumps
+bench:
+    cargo bench -p ast-locks --bench pipeline
+
+# Randomised testing at depth: the property tests with 100x their usual case count
+fuzz:
+    PROPTEST_CASES=100000 cargo test --release -p ast-locks-parse --test roundtrip
+    PROPTEST_CASES=200000 cargo test --release -p ast-locks-analysis deadlocks_are_exactly_the_cycles
+
+# Regenerate the DOT files and pictures in examples/ (needs Graphviz)
+examples:
+    cargo run -q -- testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt > examples/abba-deadlock.dot
+    circo -Tsvg examples/abba-deadlock.dot > examples/abba-deadlock.svg
+    circo -Tpng examples/abba-deadlock.dot > examples/abba-deadlock.png
+    cargo run -q -- testdata/handmade/v21-convoy-stalled-holder.txt > examples/convoy.dot
+    dot -Tpng examples/convoy.dot > examples/convoy.png
+
+# What CI runs
+ci:
+    bash .ci/run
