@@ -369,8 +369,16 @@ fn spec_strategy() -> impl Strategy<Value = Spec> {
     prop::collection::vec((held, wait, failed), 1..7)
 }
 
+/// The case count: `PROPTEST_CASES` when set (`just fuzz` raises it), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
     #[test]
     fn deadlocks_are_exactly_the_cycles(spec in spec_strategy(), wp in any::<bool>()) {

@@ -48,7 +48,7 @@ fn synthetic(threads: usize, seed: u64) -> Vec<u8> {
         "res_pjsip_session.c",
         "astobj2.c",
     ];
-    let mut frame = |rng: &mut Rng| {
+    let frame = |rng: &mut Rng| {
         let f = funcs[rng.below(funcs.len() as u64) as usize];
         let file = files[rng.below(files.len() as u64) as usize];
         let line = 100 + rng.below(9000) as u32;

@@ -214,8 +214,16 @@ fn snapshot() -> impl Strategy<Value = Snapshot<'static>> {
     })
 }
 
+/// The case count: `PROPTEST_CASES` when set (`just fuzz` raises it), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(1000)))]
 
     #[test]
     fn printed_models_parse_back_unchanged(s in snapshot()) {
