@@ -210,3 +210,15 @@ fn what_is_not_a_dump_is_an_error_naming_the_first_text() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn stray_lines_before_the_banner_make_no_phantom_snapshot() {
+    let text = sample("asterisk-22.0.0-s1-abba/core-show-locks.txt");
+    let noisy = format!(
+        "===      498697:44:26.882753, 00:00:00.000000, 00:00:02.989754 (1, 1)\n\
+         === <locked at>, <failed at>, <held for> (attempts, times locked)\n{text}"
+    );
+    let dump = ast_locks_parse::parse_str(&noisy).expect("parses");
+    assert_eq!(dump.snapshots.len(), 1);
+    assert_eq!(dump.snapshots[0].threads.len(), 2);
+}

@@ -116,6 +116,10 @@ pub fn graph(r: &Report<'_, '_>) -> Graph {
             attributes: attrs,
         }));
     }
+    let mut blocked_by_someone = vec![false; s.threads.len()];
+    for e in &a.edges {
+        blocked_by_someone[e.waiter] = true;
+    }
     for g in &a.roots {
         let Root::UnknownHolder(li) = g.root else {
             continue;
@@ -133,7 +137,7 @@ pub fn graph(r: &Report<'_, '_>) -> Graph {
             ],
         )));
         for w in &a.locks[li].waiters {
-            if a.edges.iter().any(|e| e.waiter == w.thread) {
+            if blocked_by_someone[w.thread] {
                 continue;
             }
             stmts.push(Stmt::Edge(Edge {

@@ -137,6 +137,11 @@ impl<'a> Builder<'a> {
 
     fn finish_snapshot(&mut self) {
         if let Some((mut s, ev)) = self.snapshot.take() {
+            // Stray lines before any banner or thread (a lone timing or legend line)
+            // leave an empty, banner-less snapshot behind: that is no snapshot.
+            if s.banner_line.is_none() && s.threads.is_empty() {
+                return;
+            }
             s.generation = ev.generation();
             self.dump.snapshots.push(s);
         }
