@@ -70,26 +70,14 @@ fn synthetic(threads: usize, seed: u64) -> Vec<u8> {
         .into();
         let held = 1 + rng.below(3);
         for k in 0..held {
-            let mut e = LockEntry::new(
+            let backtrace = (0..6 + rng.below(9)).map(|_| frame(&mut rng)).collect();
+            let e = entry(
                 k as u32,
                 LockState::Held,
-                LockKind::Mutex,
                 lock_addr(i as u64 * 4 + k),
+                ("ast_hangup", 2612),
+                backtrace,
             );
-            e.name = "&chan->lock".into();
-            e.location = Location {
-                file: "channel.c".into(),
-                line: 2612,
-                function: "ast_hangup".into(),
-            };
-            e.times_locked = Some(1);
-            e.attempts = Some(1);
-            e.timing = Some(Timing {
-                last_locked: Clock::from_micros(1),
-                last_failed: Clock::from_micros(0),
-                held_for: Clock::from_micros(2),
-            });
-            e.backtrace = (0..6 + rng.below(9)).map(|_| frame(&mut rng)).collect();
             t.entries.push(e);
         }
         // Every 50th thread pairs with the previous one in a 2-cycle; others wait in convoys.
@@ -103,26 +91,14 @@ fn synthetic(threads: usize, seed: u64) -> Vec<u8> {
             None
         };
         if let Some(l) = wait {
-            let mut e = LockEntry::new(
+            let backtrace = (0..6 + rng.below(9)).map(|_| frame(&mut rng)).collect();
+            let mut e = entry(
                 held as u32,
                 LockState::Waiting,
-                LockKind::Mutex,
                 lock_addr(l),
+                ("ast_channel_callback", 935),
+                backtrace,
             );
-            e.name = "&chan->lock".into();
-            e.location = Location {
-                file: "channel.c".into(),
-                line: 935,
-                function: "ast_channel_callback".into(),
-            };
-            e.times_locked = Some(1);
-            e.attempts = Some(1);
-            e.timing = Some(Timing {
-                last_locked: Clock::from_micros(1),
-                last_failed: Clock::from_micros(0),
-                held_for: Clock::from_micros(2),
-            });
-            e.backtrace = (0..6 + rng.below(9)).map(|_| frame(&mut rng)).collect();
             e.locked_here.push(Location {
                 file: "channel.c".into(),
                 line: 2612,
@@ -135,6 +111,32 @@ fn synthetic(threads: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::new();
     ast_locks_render::dump::write(&mut out, &snap, Generation::V21Plus).expect("write to memory");
     out
+}
+
+/// A `&chan->lock` entry taken in `channel.c` at `(function, line)`, with 21+ timing.
+fn entry(
+    index: u32,
+    state: LockState,
+    addr: String,
+    (function, line): (&'static str, u32),
+    backtrace: Vec<Frame<'static>>,
+) -> LockEntry<'static> {
+    let mut e = LockEntry::new(index, state, LockKind::Mutex, addr);
+    e.name = "&chan->lock".into();
+    e.location = Location {
+        file: "channel.c".into(),
+        line,
+        function: function.into(),
+    };
+    e.times_locked = Some(1);
+    e.attempts = Some(1);
+    e.timing = Some(Timing {
+        last_locked: Clock::from_micros(1),
+        last_failed: Clock::from_micros(0),
+        held_for: Clock::from_micros(2),
+    });
+    e.backtrace = backtrace;
+    e
 }
 
 /// Best of `rounds` runs of `f` (the least disturbed measurement).

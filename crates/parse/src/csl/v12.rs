@@ -17,13 +17,7 @@ pub fn lwp(i: &str) -> IResult<&str, &str> {
 
 /// Split ` (<times locked> - suspended)` off the end of a lock line's rest.
 pub fn suspended_tail(rest: &str) -> Option<(&str, u32)> {
-    let inner = rest.strip_suffix(" - suspended)")?;
-    let open = inner.rfind(" (")?;
-    let count = &inner[open + 2..];
-    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((&inner[..open], count.parse().ok()?))
+    super::v1_6::split_count(rest.strip_suffix(" - suspended)")?)
 }
 
 /// The version line printed above the banner: one token such as `18.0.0`,

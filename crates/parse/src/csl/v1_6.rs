@@ -7,7 +7,12 @@
 /// Split ` (<times locked>)` off the end of a lock line's rest.
 /// Returns the text before it and the count.
 pub fn count_tail(rest: &str) -> Option<(&str, u32)> {
-    let inner = rest.strip_suffix(')')?;
+    split_count(rest.strip_suffix(')')?)
+}
+
+/// `<before> (<digits>` → (`<before>`, digits): the part of a tail that every
+/// generation up to 20 shares.
+pub(crate) fn split_count(inner: &str) -> Option<(&str, u32)> {
     let open = inner.rfind(" (")?;
     let count = &inner[open + 2..];
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
