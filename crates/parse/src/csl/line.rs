@@ -347,6 +347,7 @@ mod tests {
              Some(("s1_thread_a", 305, "res_deadlock_demo.c", "load_module")), "s1_thread_a          started at [  305] res_deadlock_demo.c load_module()"),
             (" 0x7f0c2d4ff700 LWP:12345 (main thread)", "0x7f0c2d4ff700", Some(12345), None, "main thread"),
             (" 0x1 (weird (nested) name)", "0x1", None, None, "weird (nested) name"),
+            (" 0x7f0c2d4ff700 LWP:-1 (main thread)", "0x7f0c2d4ff700", None, None, "main thread"),
         ];
         for &(input, id, lwp, start, name) in rows {
             let h = header(input).unwrap_or_else(|e| panic!("{input}: {e:?}"));

@@ -10,9 +10,15 @@ use nom::character::complete::digit1;
 use nom::sequence::delimited;
 use nom::{IResult, Parser};
 
-/// ` LWP:<n>` after the thread id.
+/// ` LWP:<n>` after the thread id. `-1` (kernel id not known) is accepted and
+/// read as no LWP by the caller, so such a header is not lost.
 pub fn lwp(i: &str) -> IResult<&str, &str> {
-    delimited(tag(" LWP:"), digit1, nom::combinator::peek(tag(" "))).parse(i)
+    delimited(
+        tag(" LWP:"),
+        nom::combinator::recognize((nom::combinator::opt(tag("-")), digit1)),
+        nom::combinator::peek(tag(" ")),
+    )
+    .parse(i)
 }
 
 /// Split ` (<times locked> - suspended)` off the end of a lock line's rest.
@@ -74,5 +80,6 @@ mod tests {
         assert_eq!(lwp(" LWP:32380 (x)"), Ok((" (x)", "32380")));
         assert!(lwp(" (x)").is_err());
         assert!(lwp(" LWP:abc (x)").is_err());
+        assert_eq!(lwp(" LWP:-1 (x)"), Ok((" (x)", "-1")));
     }
 }
