@@ -9,6 +9,7 @@ use ast_locks_model::{
     Clock, Frame, FrameShape, Generation, Location, LockEntry, LockKind, LockState, Snapshot,
     Thread, Timing,
 };
+use ast_locks_render::view::{View, ViewOptions};
 use ast_locks_render::{dot, json, text, Report};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -181,7 +182,10 @@ fn main() {
         let t_text =
             render(&|o| text::write(o, &report, &text::TextOptions::default()).expect("text"));
         let t_json = render(&|o| json::write(o, &report).expect("json"));
-        let t_dot = render(&|o| dot::write(o, &report).expect("dot"));
+        let t_dot = render(&|o| {
+            let view = View::new(&report, &ViewOptions::default());
+            dot::write(o, &view).expect("dot")
+        });
         println!(
             "{:>8} {:>9.1} {:>12.0} {:>12.0} {:>12.0} {:>10.2} {:>10.2} {:>10.2}",
             threads,

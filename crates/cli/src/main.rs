@@ -5,6 +5,8 @@
 //! (0 no deadlock, 1 deadlock found, 2 error; a closed pipe is not an error).
 
 use ast_locks_analysis::{analyze, Options, RwLockPolicy};
+use ast_locks_render::svg::{self, Layout as GvLayout};
+use ast_locks_render::view::{View, ViewKind, ViewOptions};
 use ast_locks_render::{dot, json, text, Report};
 use clap::{Parser, ValueEnum};
 use std::io::{self, IsTerminal, Read, Write};
@@ -49,6 +51,54 @@ struct Cli {
     /// List every blocked thread and warning in the text report
     #[arg(short, long)]
     verbose: bool,
+
+    /// Pictures: draw every thread and lock, not only those involved in a wait
+    #[arg(long)]
+    all: bool,
+
+    /// Pictures: draw the neighbourhood of a thread id, LWP, lock address, or a
+    /// glob on lock or thread names (`'&chan->*'`)
+    #[arg(long, value_name = "WHAT")]
+    focus: Option<String>,
+
+    /// Pictures: draw at most N threads, deadlocked and root threads first
+    #[arg(long, value_name = "N")]
+    max_nodes: Option<usize>,
+
+    /// Pictures: thread → thread waits-for edges, or threads and locks (bipartite)
+    #[arg(long, value_enum, default_value_t = ViewArg::Threads)]
+    view: ViewArg,
+
+    /// SVG renderer: built in (no external program), or Graphviz [default: builtin,
+    /// graphviz when --layout is given]
+    #[arg(long, value_enum)]
+    renderer: Option<RendererArg>,
+
+    /// Graphviz layout program for --renderer graphviz
+    #[arg(long, value_enum)]
+    layout: Option<LayoutArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ViewArg {
+    /// Thread → thread edges
+    Threads,
+    /// Threads and locks: waits and holds edges
+    Locks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RendererArg {
+    Builtin,
+    Graphviz,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    Dot,
+    Circo,
+    Neato,
+    Fdp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +109,8 @@ enum Format {
     Dot,
     /// JSON for scripts (schema_version 1)
     Json,
+    /// SVG picture of the waits-for graph
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,6 +157,34 @@ fn read_input(path: &PathBuf) -> Result<(String, Vec<u8>), Failure> {
     }
     let bytes = std::fs::read(path).map_err(|e| Failure(format!("{name}: cannot read: {e}")))?;
     Ok((name, bytes))
+}
+
+fn render_svg(cli: &Cli, view: &View) -> Result<Vec<u8>, Failure> {
+    let graphviz = match cli.renderer {
+        Some(RendererArg::Graphviz) => true,
+        Some(RendererArg::Builtin) => {
+            if cli.layout.is_some() {
+                return Err(Failure(
+                    "--layout chooses a Graphviz layout: use it with --renderer graphviz"
+                        .to_string(),
+                ));
+            }
+            false
+        }
+        None => cli.layout.is_some(),
+    };
+    let made = if graphviz {
+        let layout = match cli.layout.unwrap_or(LayoutArg::Dot) {
+            LayoutArg::Dot => GvLayout::Dot,
+            LayoutArg::Circo => GvLayout::Circo,
+            LayoutArg::Neato => GvLayout::Neato,
+            LayoutArg::Fdp => GvLayout::Fdp,
+        };
+        svg::graphviz(view, layout)
+    } else {
+        svg::builtin(view).map(String::into_bytes)
+    };
+    made.map_err(|e| Failure(e.to_string()))
 }
 
 fn run(cli: &Cli) -> Result<bool, Failure> {
@@ -173,6 +253,23 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
         Color::Never => false,
         Color::Auto => is_tty,
     } && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let view_opts = ViewOptions {
+        all: cli.all,
+        focus: cli.focus.clone(),
+        max_nodes: cli.max_nodes,
+        kind: match cli.view {
+            ViewArg::Threads => ViewKind::Threads,
+            ViewArg::Locks => ViewKind::Locks,
+        },
+    };
+    let picture = matches!(format, Format::Dot | Format::Svg);
+    let view = picture.then(|| View::new(&report, &view_opts));
+    // The picture is made before anything is written, so a renderer failure is a
+    // clean error with nothing half-printed.
+    let svg_bytes = match (&view, format) {
+        (Some(v), Format::Svg) => Some(render_svg(cli, v)?),
+        _ => None,
+    };
     let mut out = io::BufWriter::new(stdout.lock());
     let written = match format {
         Format::Text => text::write(
@@ -183,8 +280,12 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
                 verbose: cli.verbose,
             },
         ),
-        Format::Dot => dot::write(&mut out, &report),
         Format::Json => json::write(&mut out, &report),
+        Format::Dot => match &view {
+            Some(v) => dot::write(&mut out, v),
+            None => Ok(()),
+        },
+        Format::Svg => out.write_all(svg_bytes.as_deref().unwrap_or_default()),
     }
     .and_then(|()| out.flush());
     match written {
@@ -193,7 +294,24 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(Failure(format!("cannot write the output: {e}"))),
     }
-    if format == Format::Dot && !dump.warnings.is_empty() {
+    if let Some(v) = &view {
+        if v.capped > 0 {
+            let _ = writeln!(
+                io::stderr(),
+                "ast-locks: {} threads left out of the picture by --max-nodes {}",
+                v.capped,
+                cli.max_nodes.unwrap_or_default()
+            );
+        } else if v.threads_left_out > 0 && !cli.all && cli.focus.is_none() {
+            let _ = writeln!(
+                io::stderr(),
+                "ast-locks: {} thread{} not involved in any wait not drawn (--all draws them)",
+                v.threads_left_out,
+                if v.threads_left_out == 1 { "" } else { "s" }
+            );
+        }
+    }
+    if picture && !dump.warnings.is_empty() {
         let _ = writeln!(
             io::stderr(),
             "ast-locks: {name}: {} input warning{} (first at line {}: {}); `-f text` lists them",

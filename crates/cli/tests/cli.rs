@@ -350,3 +350,49 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+#[test]
+fn graphviz_renderer_without_graphviz_names_the_missing_program() {
+    let empty = tempdir();
+    let o = bin()
+        .env("PATH", &empty)
+        .args([
+            "-f",
+            "svg",
+            "--renderer",
+            "graphviz",
+            data(ABBA).to_str().unwrap(),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("`dot` was not found") && e.contains("apt-get install graphviz"),
+        "{e}"
+    );
+    assert!(o.stdout.is_empty());
+    // The built-in renderer needs nothing.
+    let o = bin()
+        .env("PATH", &empty)
+        .args(["-f", "svg", data(ABBA).to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("<svg"));
+}
+
+#[test]
+fn layout_with_builtin_renderer_is_a_usage_error() {
+    let o = run(&[
+        "-f",
+        "svg",
+        "--renderer",
+        "builtin",
+        "--layout",
+        "circo",
+        data(ABBA).to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--layout"), "{}", stderr(&o));
+}

@@ -32,6 +32,9 @@ fn inputs() -> Vec<PathBuf> {
     out
 }
 
+/// The formats with golden files (`svg` is the built-in renderer's).
+const FORMATS: [&str; 4] = ["text", "dot", "json", "svg"];
+
 fn run(rel: &Path, format: &str) -> (Vec<u8>, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
         .current_dir(root())
@@ -55,7 +58,7 @@ fn golden_outputs_for_every_testdata_dump() {
     for path in &files {
         let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
         let inner = rel.strip_prefix("testdata").expect("under testdata");
-        for format in ["text", "dot", "json"] {
+        for format in FORMATS {
             let (got, code) = run(&rel, format);
             assert!(code == 0 || code == 1, "{}: exit {code}", rel.display());
             let golden = root()
@@ -93,7 +96,7 @@ fn golden_outputs_for_every_testdata_dump() {
 fn output_is_byte_identical_across_runs() {
     for path in inputs() {
         let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
-        for format in ["text", "dot", "json"] {
+        for format in FORMATS {
             assert_eq!(run(&rel, format), run(&rel, format), "{}", rel.display());
         }
     }
@@ -134,6 +137,15 @@ fn graphviz_renders_every_dot_output() {
                 String::from_utf8_lossy(&out.stderr)
             );
             assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
+            // Same graph as the DOT: one drawn node per DOT node statement.
+            let dot_nodes = String::from_utf8_lossy(&dot)
+                .lines()
+                .filter(|l| l.trim_start().starts_with(['t', 'u', 'l']) && !l.contains(" -> "))
+                .count();
+            let svg_nodes = String::from_utf8_lossy(&out.stdout)
+                .matches("class=\"node\"")
+                .count();
+            assert_eq!(dot_nodes, svg_nodes, "{tool} on {}", rel.display());
             assert!(
                 out.stderr.is_empty(),
                 "{tool} warned on {}: {}",
@@ -185,4 +197,50 @@ fn readme_output_is_what_the_tool_prints() {
         .output()
         .expect("binary runs");
     assert_eq!(shown, String::from_utf8_lossy(&out.stdout));
+}
+
+/// `--renderer graphviz` (the picture Graphviz draws) for every dump: valid SVG with the
+/// deadlock drawn red, the same nodes as the built-in picture, for each layout.
+#[test]
+fn graphviz_renderer_svg_properties() {
+    for path in inputs() {
+        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
+        let (builtin, _) = run(&rel, "svg");
+        let builtin = String::from_utf8_lossy(&builtin).into_owned();
+        let builtin_nodes = builtin.matches("class=\"node ").count();
+        let (json, _) = run(&rel, "json");
+        let deadlock = !String::from_utf8_lossy(&json).contains("\"deadlocks\": []");
+        for layout in ["dot", "circo", "neato", "fdp"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+                .current_dir(root())
+                .args(["-f", "svg", "--renderer", "graphviz", "--layout", layout])
+                .arg(&rel)
+                .output()
+                .expect("binary runs");
+            let svg = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{layout} {}",
+                rel.display()
+            );
+            assert_eq!(
+                svg.matches("class=\"node\"").count(),
+                builtin_nodes,
+                "{layout} {}",
+                rel.display()
+            );
+            assert_eq!(
+                svg.contains("stroke=\"red\""),
+                deadlock,
+                "{layout} {}",
+                rel.display()
+            );
+            assert_eq!(
+                builtin.contains("stroke=\"#ff0000ff\""),
+                deadlock,
+                "builtin {}",
+                rel.display()
+            );
+        }
+    }
 }

@@ -24,7 +24,9 @@
 pub mod dot;
 pub mod dump;
 pub mod json;
+pub mod svg;
 pub mod text;
+pub mod view;
 
 use ast_locks_analysis::Analysis;
 use ast_locks_model::{Snapshot, Thread, Warning};

@@ -1,0 +1,303 @@
+//! SVG pictures of a [`View`]: drawn inside the binary by layout-rs (no external
+//! program, so it works on a fresh machine), or through Graphviz when asked.
+//!
+//! Both draw the same nodes and edges as the DOT output. Every node and edge
+//! carries `id` and `data-*` attributes (thread id, lock address) so that the HTML
+//! report can highlight what a click selects.
+
+use crate::dot;
+use crate::view::{Look, NodeKind, View};
+use layout::backends::svg::SVGWriter;
+use layout::core::base::Orientation;
+use layout::core::color::Color;
+use layout::core::style::{LineStyleKind, StyleAttr};
+use layout::std_shapes::render::get_shape_size;
+use layout::std_shapes::shapes::{Arrow, Element, LineEndKind, ShapeKind};
+use layout::topo::layout::VisualGraph;
+
+/// Graphviz layout programs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// Layered (`dot`): chains read top to bottom.
+    #[default]
+    Dot,
+    /// Circular (`circo`): cycles drawn as circles.
+    Circo,
+    /// Spring model (`neato`).
+    Neato,
+    /// Force directed (`fdp`).
+    Fdp,
+}
+
+impl Layout {
+    /// The Graphviz program's name.
+    pub fn program(self) -> &'static str {
+        match self {
+            Layout::Dot => "dot",
+            Layout::Circo => "circo",
+            Layout::Neato => "neato",
+            Layout::Fdp => "fdp",
+        }
+    }
+}
+
+/// Why an SVG could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SvgError {
+    /// The Graphviz program is not installed (or not on `PATH`).
+    #[error("the Graphviz program `dot` was not found (for the {layout} layout): install Graphviz (`apt-get install graphviz`) or use the built-in renderer (`--renderer builtin`)")]
+    GraphvizMissing {
+        /// The layout that was asked for.
+        layout: &'static str,
+    },
+    /// Graphviz ran and failed.
+    #[error("Graphviz failed: {0}")]
+    GraphvizFailed(String),
+    /// The built-in layout engine gave up on this graph.
+    #[error("the built-in layout failed on this graph ({0}); try `--renderer graphviz` or `--max-nodes`")]
+    LayoutFailed(String),
+}
+
+/// One font size everywhere: layout-rs emits one CSS class per size from a hash
+/// map, so a single size keeps the output byte-identical from run to run.
+const FONT: usize = 14;
+
+fn color(l: Look) -> &'static str {
+    match l {
+        Look::Hot => "red",
+        Look::Stalled => "darkorange",
+        Look::Unknown => "gray",
+        Look::Reader | Look::Plain => "black",
+    }
+}
+
+/// `key="value"` with the value escaped for an XML attribute.
+fn xml_attr(key: &str, value: &str) -> String {
+    let mut v = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => v.push_str("&amp;"),
+            '<' => v.push_str("&lt;"),
+            '>' => v.push_str("&gt;"),
+            '"' => v.push_str("&quot;"),
+            '\'' => v.push_str("&apos;"),
+            c => v.push(c),
+        }
+    }
+    format!("{key}=\"{v}\"")
+}
+
+/// The `id`/`class`/`data-*` attributes of a node, shared with the HTML report.
+pub fn node_attrs(v: &View, i: usize) -> String {
+    let n = &v.nodes[i];
+    let kind = match n.kind {
+        NodeKind::Thread(_) => "thread",
+        NodeKind::Lock(_) => "lock",
+        NodeKind::UnknownHolder(_) => "unknown",
+    };
+    let hot = if n.look == Look::Hot { " hot" } else { "" };
+    format!(
+        "{} class=\"node {kind}{hot}\" {}",
+        xml_attr("id", &n.key),
+        xml_attr("data-key", &n.key)
+    )
+}
+
+/// The attributes of an edge.
+pub fn edge_attrs(v: &View, i: usize) -> String {
+    let e = &v.edges[i];
+    let hot = if e.look == Look::Hot { " hot" } else { "" };
+    format!(
+        "{} class=\"edge{hot}\" {} {} {}",
+        xml_attr("id", &format!("e{i}")),
+        xml_attr("data-from", &v.nodes[e.from].key),
+        xml_attr("data-to", &v.nodes[e.to].key),
+        xml_attr("data-lock", &format!("l{}", e.lock))
+    )
+}
+
+/// Draw with the built-in layout engine.
+pub fn builtin(v: &View) -> Result<String, SvgError> {
+    if v.nodes.is_empty() {
+        return Ok(titled(
+            "<svg width=\"10\" height=\"10\" viewBox=\"0 0 10 10\" xmlns=\"http://www.w3.org/2000/svg\">\n</svg>\n",
+            &v.title,
+            None,
+        ));
+    }
+    // layout-rs asserts on graphs it cannot handle; keep a failure a message, not a crash.
+    let drawn = std::panic::catch_unwind(|| {
+        let dir = Orientation::TopToBottom;
+        let mut vg = VisualGraph::new(dir);
+        let mut handles = Vec::with_capacity(v.nodes.len());
+        for (i, n) in v.nodes.iter().enumerate() {
+            let shape = match n.kind {
+                NodeKind::Lock(_) => ShapeKind::Circle(n.label.join("\n")),
+                _ => ShapeKind::new_box(&n.label.join("\n")),
+            };
+            let width = if n.look == Look::Hot || n.look == Look::Stalled {
+                3
+            } else {
+                1
+            };
+            let look = StyleAttr::new(
+                Color::fast(color(n.look)),
+                width,
+                Some(Color::fast("white")),
+                if n.look == Look::Unknown { 12 } else { 0 },
+                FONT,
+            );
+            let size = get_shape_size(dir, &shape, FONT, false);
+            let el = Element::create_with_properties(shape, look, dir, size, node_attrs(v, i));
+            handles.push(vg.add_node(el));
+        }
+        for (i, e) in v.edges.iter().enumerate() {
+            let style = match e.look {
+                Look::Unknown | Look::Reader => LineStyleKind::Dashed,
+                _ => LineStyleKind::Normal,
+            };
+            let width = if e.look == Look::Hot { 3 } else { 1 };
+            let look = StyleAttr::new(Color::fast(color(e.look)), width, None, 0, FONT);
+            let arrow = Arrow::with_properties(
+                LineEndKind::None,
+                LineEndKind::Arrow,
+                style,
+                &e.label.join("\n"),
+                &look,
+                edge_attrs(v, i),
+                &None,
+                &None,
+            );
+            vg.add_edge(arrow, handles[e.from], handles[e.to]);
+        }
+        let mut svg = SVGWriter::new();
+        vg.do_it(false, false, false, &mut svg);
+        // layout-rs sizes its canvas from rough text estimates (labels get clipped, a
+        // blank band is added); the laid-out boxes, edge labels included, are exact.
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for h in vg.iter_nodes() {
+            let (tl, br) = vg.pos(h).bbox(true);
+            x0 = x0.min(tl.x);
+            y0 = y0.min(tl.y);
+            x1 = x1.max(br.x);
+            y1 = y1.max(br.y);
+        }
+        const MARGIN: f64 = 16.0;
+        (
+            svg.finalize(),
+            (x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN),
+        )
+    });
+    match drawn {
+        Ok((svg, bbox)) => Ok(titled(
+            &labels_on_top(&svg)
+            .replace(
+                "font-family: Times, serif;",
+                "font-family: Helvetica, Arial, sans-serif;",
+            )
+            // A white halo keeps labels legible where an edge passes under them.
+            .replacen(
+                "<style>\n",
+                "<style>\ntext { paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }\n",
+                1,
+            ),
+            &v.title,
+            Some(bbox),
+        )),
+        Err(p) => {
+            let why = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "internal error".to_string());
+            Err(SvgError::LayoutFailed(why))
+        }
+    }
+}
+
+/// layout-rs draws labels first and edges over them; move every `<text>` to the end
+/// of the document so labels (with their white halo) are painted last.
+fn labels_on_top(svg: &str) -> String {
+    let mut body = String::with_capacity(svg.len());
+    let mut texts = String::new();
+    let mut rest = svg;
+    while let Some(start) = rest.find("<text") {
+        let Some(len) = rest[start..].find("</text>") else {
+            break;
+        };
+        let end = start + len + "</text>".len();
+        body.push_str(&rest[..start]);
+        texts.push_str(&rest[start..end]);
+        texts.push('\n');
+        rest = &rest[end..];
+    }
+    body.push_str(rest);
+    match body.rfind("</svg>") {
+        Some(close) => format!("{}{texts}{}", &body[..close], &body[close..]),
+        None => svg.to_string(),
+    }
+}
+
+/// Put the title above the picture: the `<svg>` element is rewritten with a view
+/// box that holds `bbox` (the drawing) and a band for the title above it.
+fn titled(svg: &str, title: &str, bbox: Option<(f64, f64, f64, f64)>) -> String {
+    const BAND: f64 = 36.0;
+    let Some(start) = svg.find("<svg ") else {
+        return svg.to_string();
+    };
+    let Some(end) = svg[start..].find('>').map(|e| start + e + 1) else {
+        return svg.to_string();
+    };
+    let (x0, y0, x1, y1) = bbox.unwrap_or((0.0, 0.0, 10.0, 10.0));
+    // 8.5 px a character of 16 px sans-serif is a safe width for the title.
+    let title_w = title.chars().count() as f64 * 8.5 + 20.0;
+    let w = (x1 - x0).max(title_w);
+    let left = (x0 + x1) / 2.0 - w / 2.0;
+    let top = y0 - BAND;
+    let h = y1 - top;
+    let mut text = String::new();
+    for c in title.chars() {
+        match c {
+            '&' => text.push_str("&amp;"),
+            '<' => text.push_str("&lt;"),
+            '>' => text.push_str("&gt;"),
+            c => text.push(c),
+        }
+    }
+    format!(
+        "{}<svg width=\"{w}\" height=\"{h}\" viewBox=\"{left} {top} {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">\n\
+         <rect x=\"{left}\" y=\"{top}\" width=\"{w}\" height=\"{h}\" fill=\"white\"/>\n\
+         <text class=\"title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"16\">{text}</text>\n{}",
+        &svg[..start],
+        (x0 + x1) / 2.0,
+        y0 - BAND / 2.0,
+        &svg[end..]
+    )
+}
+
+/// Draw through Graphviz (`dot -K<layout> -Tsvg`).
+pub fn graphviz(v: &View, layout: Layout) -> Result<Vec<u8>, SvgError> {
+    use graphviz_rust::cmd::{CommandArg, Format, Layout as GvLayout};
+    let gv_layout = match layout {
+        Layout::Dot => GvLayout::Dot,
+        Layout::Circo => GvLayout::Circo,
+        Layout::Neato => GvLayout::Neato,
+        Layout::Fdp => GvLayout::Fdp,
+    };
+    graphviz_rust::exec_dot(
+        dot::to_string(v),
+        vec![
+            CommandArg::Layout(gv_layout),
+            CommandArg::Format(Format::Svg),
+        ],
+    )
+    .map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            SvgError::GraphvizMissing {
+                layout: layout.program(),
+            }
+        } else {
+            SvgError::GraphvizFailed(e.to_string())
+        }
+    })
+}
