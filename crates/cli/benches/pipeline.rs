@@ -1,143 +1,23 @@
 //! `cargo bench -p ast-locks` (or `just bench`): parse, analyse and render synthetic
 //! `core show locks` dumps of 1k and 10k threads, reported as MB/s and threads/s.
 //!
-//! The dumps are generated from a fixed seed: holders with 1–3 locks, convoys of
-//! waiters behind some of them, a few 2-cycles, 6–14 BETTER_BACKTRACES frames per entry.
+//! The dumps come from `ast-locks-synth` with a fixed seed: holders with 1–3 locks,
+//! convoys of waiters, a few 2-cycles, 6–14 BETTER_BACKTRACES frames per entry.
 
 use ast_locks_analysis::{analyze, Options};
-use ast_locks_model::{
-    Clock, Frame, FrameShape, Generation, Location, LockEntry, LockKind, LockState, Snapshot,
-    Thread, Timing,
-};
 use ast_locks_render::view::{View, ViewOptions};
 use ast_locks_render::{dot, json, text, Report};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// A small deterministic generator (xorshift), so every run benches the same bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn synthetic(threads: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed);
-    let mut snap = Snapshot {
-        generation: Some(Generation::V21Plus),
-        ..Snapshot::default()
+    let spec = ast_locks_synth::Spec {
+        threads,
+        cycles: vec![2; threads / 100],
+        convoys: vec![10; threads / 100],
+        seed,
     };
-    let funcs = [
-        "ast_channel_callback",
-        "__ast_read",
-        "ast_hangup",
-        "bridge_channel_depart",
-        "pbx_exec",
-        "ast_sip_session_suspend",
-    ];
-    let files = [
-        "channel.c",
-        "bridge.c",
-        "pbx.c",
-        "res_pjsip_session.c",
-        "astobj2.c",
-    ];
-    let frame = |rng: &mut Rng| {
-        let f = funcs[rng.below(funcs.len() as u64) as usize];
-        let file = files[rng.below(files.len() as u64) as usize];
-        let line = 100 + rng.below(9000) as u32;
-        let addr = 0x55d0_0000_0000u64 + rng.below(1 << 24);
-        Frame {
-            raw: format!("[0x{addr:x}] asterisk {file}:{line} {f}()").into(),
-            shape: FrameShape::Better,
-            ..Frame::default()
-        }
-    };
-    let lock_addr = |i: u64| format!("0x{:x}", 0x7f00_0000_0000u64 + i * 0x40);
-    for i in 0..threads {
-        let mut t = Thread::new(format!("0x{:x}", 0x7f10_0000_0000u64 + (i as u64) * 0x1000));
-        t.lwp = Some(10_000 + i as u64);
-        t.name = format!(
-            "{:<20} started at [ 4781] pbx.c ast_pbx_start()",
-            "pbx_thread"
-        )
-        .into();
-        let held = 1 + rng.below(3);
-        for k in 0..held {
-            let backtrace = (0..6 + rng.below(9)).map(|_| frame(&mut rng)).collect();
-            let e = entry(
-                k as u32,
-                LockState::Held,
-                lock_addr(i as u64 * 4 + k),
-                ("ast_hangup", 2612),
-                backtrace,
-            );
-            t.entries.push(e);
-        }
-        // Every 50th thread pairs with the previous one in a 2-cycle; others wait in convoys.
-        let wait = if i % 50 == 1 {
-            Some((i as u64 - 1) * 4)
-        } else if i % 50 == 0 && i + 1 < threads {
-            Some((i as u64 + 1) * 4)
-        } else if rng.below(3) == 0 {
-            Some(rng.below(threads as u64 / 10 + 1) * 4 * 10)
-        } else {
-            None
-        };
-        if let Some(l) = wait {
-            let backtrace = (0..6 + rng.below(9)).map(|_| frame(&mut rng)).collect();
-            let mut e = entry(
-                held as u32,
-                LockState::Waiting,
-                lock_addr(l),
-                ("ast_channel_callback", 935),
-                backtrace,
-            );
-            e.locked_here.push(Location {
-                file: "channel.c".into(),
-                line: 2612,
-                function: "ast_hangup".into(),
-            });
-            t.entries.push(e);
-        }
-        snap.threads.push(t);
-    }
-    let mut out = Vec::new();
-    ast_locks_render::dump::write(&mut out, &snap, Generation::V21Plus).expect("write to memory");
-    out
-}
-
-/// A `&chan->lock` entry taken in `channel.c` at `(function, line)`, with 21+ timing.
-fn entry(
-    index: u32,
-    state: LockState,
-    addr: String,
-    (function, line): (&'static str, u32),
-    backtrace: Vec<Frame<'static>>,
-) -> LockEntry<'static> {
-    let mut e = LockEntry::new(index, state, LockKind::Mutex, addr);
-    e.name = "&chan->lock".into();
-    e.location = Location {
-        file: "channel.c".into(),
-        line,
-        function: function.into(),
-    };
-    e.times_locked = Some(1);
-    e.attempts = Some(1);
-    e.timing = Some(Timing {
-        last_locked: Clock::from_micros(1),
-        last_failed: Clock::from_micros(0),
-        held_for: Clock::from_micros(2),
-    });
-    e.backtrace = backtrace;
-    e
+    ast_locks_synth::dump(&spec, ast_locks_model::Generation::V21Plus)
 }
 
 /// Best of `rounds` runs of `f` (the least disturbed measurement).
