@@ -321,13 +321,25 @@ fn locks_fail_two_netconsoles_behind_unknown_holder_and_no_deadlock() {
         t.contains("2 threads behind an unknown holder of a->c 0x2aaaac491f50"),
         "{t}"
     );
+    // The two identical waits fold into one line naming both threads...
     assert!(
-        t.contains("0x449ec940 (netconsole) waits for a->c 0x2aaaac491f50"),
+        t.contains("2 threads wait for a->c 0x2aaaac491f50 at astobj2.c:842 internal_ao2_iterator_next(): 0x449ec940, 0x44a68940"),
         "{t}"
     );
     assert!(
-        t.contains("0x44a68940 (netconsole) waits for a->c 0x2aaaac491f50"),
+        t.contains("waited for by thread 0x449ec940 (netconsole), thread 0x44a68940 (netconsole)"),
         "{t}"
+    );
+    // ...and --verbose lists each.
+    let path = data("asterisk-1.8-testsuite/locks-fail.txt");
+    let v = stdout(&run(&["-f", "text", "--verbose", path.to_str().unwrap()]));
+    assert!(
+        v.contains("0x449ec940 (netconsole) waits for a->c 0x2aaaac491f50"),
+        "{v}"
+    );
+    assert!(
+        v.contains("0x44a68940 (netconsole) waits for a->c 0x2aaaac491f50"),
+        "{v}"
     );
 }
 

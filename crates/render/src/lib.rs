@@ -83,3 +83,51 @@ impl<'r, 'a> Report<'r, 'a> {
         s
     }
 }
+
+/// Blocked threads with the same wait: the same lock, taken at the same place,
+/// with the same top frames. Reports print each group as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// The threads, in dump order.
+    pub threads: Vec<usize>,
+    /// The lock they wait for.
+    pub lock: usize,
+}
+
+/// How many top frames must agree for two waits to fold.
+const FOLD_FRAMES: usize = 3;
+
+impl Report<'_, '_> {
+    /// Group `threads` (blocked threads) by identical wait, first appearance first.
+    pub fn fold(&self, threads: &[usize]) -> Vec<Fold> {
+        let mut groups: Vec<Fold> = Vec::new();
+        let mut index: std::collections::HashMap<(usize, String), usize> =
+            std::collections::HashMap::new();
+        for &t in threads {
+            let Some((lock, ei)) = self.analysis.waits[t] else {
+                continue;
+            };
+            let e = &self.snapshot.threads[t].entries[ei];
+            let mut key = e.location.to_string();
+            for f in e.backtrace.iter().take(FOLD_FRAMES) {
+                key.push('\n');
+                key.push_str(f.function.as_deref().unwrap_or(&f.raw));
+            }
+            let g = *index.entry((lock, key)).or_insert_with(|| {
+                groups.push(Fold {
+                    threads: Vec::new(),
+                    lock,
+                });
+                groups.len() - 1
+            });
+            groups[g].threads.push(t);
+        }
+        groups
+    }
+
+    /// Where a waiting thread asked for its lock: `file:line function()`.
+    pub fn wait_site(&self, t: usize) -> Option<String> {
+        let (_, ei) = self.analysis.waits[t]?;
+        Some(self.snapshot.threads[t].entries[ei].location.to_string())
+    }
+}

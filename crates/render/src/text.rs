@@ -354,20 +354,34 @@ fn root_block(
             )?;
         }
     }
+    // Threads with the same wait fold into one line unless --verbose asks for each.
+    let groups: Vec<crate::Fold> = if opts.verbose {
+        g.threads
+            .iter()
+            .map(|&t| crate::Fold {
+                threads: vec![t],
+                lock: a.waits[t].map(|w| w.0).unwrap_or_default(),
+            })
+            .collect()
+    } else {
+        r.fold(&g.threads)
+    };
     let shown = if opts.verbose {
-        g.threads.len()
+        groups.len()
     } else {
         SHORT_LIST
     };
-    for &t in g.threads.iter().take(shown) {
+    for fold in groups.iter().take(shown) {
+        let t = fold.threads[0];
         // `blocked` is sorted by thread index.
         let Ok(at) = a.blocked.binary_search_by_key(&t, |b| b.thread) else {
             continue;
         };
         let b = &a.blocked[at];
         let (name, addr) = a.lock_label(s, b.lock);
-        let at = a.waits[t]
-            .map(|(_, ei)| format!(" at {}", taken_at(&s.threads[t].entries[ei])))
+        let site = r
+            .wait_site(t)
+            .map(|w| format!(" at {w}"))
             .unwrap_or_default();
         // The heading names a stalled holder already; other roots are not a
         // thread, so the last thread of the chain is worth naming.
@@ -381,18 +395,36 @@ fn root_block(
         } else {
             String::new()
         };
-        writeln!(
-            w,
-            "    {} waits for {name} {addr}{at}{chain}",
-            r.thread_label(t)
-        )?;
+        if fold.threads.len() == 1 {
+            writeln!(
+                w,
+                "    {} waits for {name} {addr}{site}{chain}",
+                r.thread_label(t)
+            )?;
+        } else {
+            const IDS: usize = 4;
+            let ids: Vec<String> = fold
+                .threads
+                .iter()
+                .take(IDS)
+                .map(|&x| s.threads[x].id.to_string())
+                .collect();
+            let more = if fold.threads.len() > IDS {
+                ", …"
+            } else {
+                ""
+            };
+            writeln!(
+                w,
+                "    {} threads wait for {name} {addr}{site}{chain}: {}{more} (--verbose lists each)",
+                fold.threads.len(),
+                ids.join(", ")
+            )?;
+        }
     }
-    if g.threads.len() > shown {
-        writeln!(
-            w,
-            "    … {} more (--verbose lists them all)",
-            g.threads.len() - shown
-        )?;
+    if groups.len() > shown {
+        let rest: usize = groups[shown..].iter().map(|f| f.threads.len()).sum();
+        writeln!(w, "    … {rest} more (--verbose lists them all)")?;
     }
     Ok(())
 }
