@@ -31,3 +31,7 @@ examples:
 # What CI runs
 ci:
     bash .ci/run
+
+# Browser checks: mermaid in the Markdown reports, the HTML reports in headless Chromium
+browser:
+    cd tests/browser && npm ci --no-audit --no-fund && node check.mjs

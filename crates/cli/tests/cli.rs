@@ -408,3 +408,114 @@ fn layout_with_builtin_renderer_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--layout"), "{}", stderr(&o));
 }
+
+#[test]
+fn output_file_format_follows_its_extension() {
+    let dir = tempdir();
+    let abba = data(ABBA);
+    for (file, starts) in [
+        ("r.txt", "DEADLOCK: 1 cycle"),
+        ("r.dot", "digraph"),
+        ("r.json", "{"),
+        ("r.svg", "<?xml"),
+        ("r.md", "## ast-locks: DEADLOCK"),
+        ("r.html", "<!DOCTYPE html>"),
+    ] {
+        let path = dir.join(file);
+        let o = run(&[abba.to_str().unwrap(), "-o", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{file}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{file}: nothing on stdout");
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            written.starts_with(starts),
+            "{file}: {}",
+            &written[..written.len().min(80)]
+        );
+    }
+    // --format wins over the extension; an unknown extension needs --format.
+    let path = dir.join("r.out");
+    let o = run(&[abba.to_str().unwrap(), "-o", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot tell the format"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        abba.to_str().unwrap(),
+        "-f",
+        "json",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with('{'));
+}
+
+#[test]
+fn gzip_input_is_read_transparently() {
+    use std::io::Write as _;
+    let dir = tempdir();
+    let gz = dir.join("locks.txt.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&std::fs::read(data(ABBA)).unwrap()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let plain = run(&["-f", "json", data(ABBA).to_str().unwrap()]);
+    let packed = run(&["-f", "json", gz.to_str().unwrap()]);
+    assert_eq!(packed.status.code(), Some(1), "{}", stderr(&packed));
+    assert_eq!(plain.stdout, packed.stdout);
+    // From stdin too.
+    let o = run_stdin(&["-f", "json"], &std::fs::read(&gz).unwrap());
+    assert_eq!(o.stdout, plain.stdout);
+    // A broken gzip stream is a clear error.
+    let bad = dir.join("bad.gz");
+    std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    let o = run(&[bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot decompress gzip"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    for (shell, marker) in [
+        ("bash", "_ast__locks()"),
+        ("zsh", "#compdef ast-locks"),
+        ("fish", "complete -c ast-locks"),
+    ] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let s = stdout(&o);
+        assert!(s.contains(marker), "{shell}: {}", &s[..s.len().min(200)]);
+        assert!(s.contains("rwlock-policy"), "{shell}");
+    }
+    let man = run(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let m = stdout(&man);
+    assert!(
+        m.starts_with(".ie \\n(.g .ds Aq") || m.contains(".TH ast-locks"),
+        "{}",
+        &m[..m.len().min(200)]
+    );
+    assert!(m.contains("rwlock\\-policy"), "man page lists the options");
+}
+
+#[test]
+fn markdown_and_html_on_stdout() {
+    let md = run(&["-f", "markdown", data(ABBA).to_str().unwrap()]);
+    assert_eq!(md.status.code(), Some(1));
+    assert!(stdout(&md).contains("```mermaid\nflowchart TD"));
+    let html = run(&["-f", "html", data(ABBA).to_str().unwrap()]);
+    let h = stdout(&html);
+    assert!(
+        h.starts_with("<!DOCTYPE html>") && h.contains("<svg") && h.trim_end().ends_with("</html>")
+    );
+    assert!(
+        !h.contains("http://")
+            || h.matches("http://").count()
+                == h.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+}

@@ -32,8 +32,16 @@ fn inputs() -> Vec<PathBuf> {
     out
 }
 
-/// The formats with golden files (`svg` is the built-in renderer's).
-const FORMATS: [&str; 4] = ["text", "dot", "json", "svg"];
+/// The formats with golden files (`svg` is the built-in renderer's), and the
+/// extension of each golden file.
+const FORMATS: [&str; 6] = ["text", "dot", "json", "svg", "markdown", "html"];
+
+fn extension(format: &str) -> &str {
+    match format {
+        "markdown" => "md",
+        f => f,
+    }
+}
 
 fn run(rel: &Path, format: &str) -> (Vec<u8>, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
@@ -63,7 +71,7 @@ fn golden_outputs_for_every_testdata_dump() {
             assert!(code == 0 || code == 1, "{}: exit {code}", rel.display());
             let golden = root()
                 .join("testdata/golden")
-                .join(inner.with_extension(format));
+                .join(inner.with_extension(extension(format)));
             if bless {
                 std::fs::create_dir_all(golden.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&golden, &got).expect("write golden");

@@ -23,7 +23,9 @@
 
 pub mod dot;
 pub mod dump;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod svg;
 pub mod text;
 pub mod view;

@@ -1,0 +1,461 @@
+//! A Markdown report to paste into a GitHub issue or comment: the verdict, a
+//! mermaid flowchart of the focused graph (GitHub draws it), the deadlock table,
+//! the ranked roots with identical waits folded, unknown holders, and every
+//! involved thread's backtraces in `<details>` blocks. Plain CommonMark plus
+//! GitHub's tables.
+
+use crate::view::{Look, View};
+use crate::Report;
+use ast_locks_analysis::Root;
+use ast_locks_model::LockEntry;
+use std::io::{self, Write};
+
+/// Markdown report options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarkdownOptions {
+    /// One row per blocked thread instead of one per identical wait. Default: `false`.
+    pub verbose: bool,
+}
+
+/// An inline code span that holds `s` whatever backticks it contains.
+pub fn code(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// A table cell: pipes escaped (GitHub splits cells on them even in code spans),
+/// line breaks flattened.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Plain text in Markdown: the characters that would start markup are escaped.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\`*_[]<>|&~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A mermaid label: quoted, with the characters that end or confuse a quoted
+/// label written as mermaid entity codes.
+pub fn mermaid_label(lines: &[String]) -> String {
+    let mut out = String::from("\"");
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push_str("<br/>");
+        }
+        for c in line.chars() {
+            match c {
+                '"' => out.push_str("#quot;"),
+                '<' => out.push_str("#lt;"),
+                '>' => out.push_str("#gt;"),
+                '&' => out.push_str("#amp;"),
+                '#' => out.push_str("#35;"),
+                '|' => out.push_str("#124;"),
+                '`' => out.push_str("#96;"),
+                '\n' | '\r' => out.push(' '),
+                c => out.push(c),
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The mermaid flowchart of a view.
+pub fn mermaid(v: &View) -> String {
+    let mut m = String::from("flowchart TD\n");
+    for n in &v.nodes {
+        let label = mermaid_label(&n.label);
+        let shape = match n.kind {
+            crate::view::NodeKind::Lock(_) => format!("{}(({label}))", n.key),
+            _ => format!("{}[{label}]", n.key),
+        };
+        m.push_str(&format!("  {shape}\n"));
+    }
+    for e in &v.edges {
+        let arrow = match e.look {
+            Look::Unknown | Look::Reader => "-.->",
+            Look::Hot => "==>",
+            _ => "-->",
+        };
+        m.push_str(&format!(
+            "  {} {arrow}|{}| {}\n",
+            v.nodes[e.from].key,
+            mermaid_label(&e.label),
+            v.nodes[e.to].key
+        ));
+    }
+    m.push_str("  classDef hot stroke:#d00,stroke-width:3px,color:#b00\n");
+    m.push_str("  classDef stalled stroke:#e80,stroke-width:3px\n");
+    m.push_str("  classDef unknown stroke-dasharray:5 5\n");
+    for (class, look) in [
+        ("hot", Look::Hot),
+        ("stalled", Look::Stalled),
+        ("unknown", Look::Unknown),
+    ] {
+        let keys: Vec<&str> = v
+            .nodes
+            .iter()
+            .filter(|n| n.look == look)
+            .map(|n| n.key.as_str())
+            .collect();
+        if !keys.is_empty() {
+            m.push_str(&format!("  class {} {class}\n", keys.join(",")));
+        }
+    }
+    let hot: Vec<String> = v
+        .edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.look == Look::Hot)
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !hot.is_empty() {
+        m.push_str(&format!(
+            "  linkStyle {} stroke:#d00,stroke-width:3px\n",
+            hot.join(",")
+        ));
+    }
+    m
+}
+
+fn lock_ref(r: &Report<'_, '_>, li: usize) -> String {
+    let (name, addr) = r.analysis.lock_label(r.snapshot, li);
+    format!("{} {}", code(name), code(addr))
+}
+
+fn thread_ref(r: &Report<'_, '_>, t: usize) -> String {
+    let th = &r.snapshot.threads[t];
+    let mut s = code(&th.id);
+    if let Some(lwp) = th.lwp {
+        s.push_str(&format!(" LWP {lwp}"));
+    }
+    let name = th.short_name();
+    if !name.is_empty() {
+        s.push_str(&format!(" ({})", text(name)));
+    }
+    s
+}
+
+fn entry_line(e: &LockEntry<'_>) -> String {
+    format!(
+        "=== ---> {}Lock #{} ({}): {} {} {} {} {}",
+        e.state.prefix(),
+        e.index,
+        e.location.file,
+        e.kind.label(),
+        e.location.line,
+        e.location.function,
+        e.name,
+        e.addr
+    )
+}
+
+/// Write the report.
+pub fn write(
+    w: &mut impl Write,
+    r: &Report<'_, '_>,
+    v: &View,
+    opts: &MarkdownOptions,
+) -> io::Result<()> {
+    let s = r.snapshot;
+    let a = r.analysis;
+    writeln!(w, "## ast-locks: {}", text(&a.verdict(s)))?;
+    writeln!(w)?;
+    let mut about = String::new();
+    if !r.source.is_empty() {
+        about.push_str(&format!("{}: ", code(r.source)));
+    }
+    about.push_str("`core show locks`");
+    if let Some(g) = s.generation {
+        about.push_str(&format!(" ({g}"));
+        if let Some(ver) = &s.version {
+            about.push_str(&format!(", Asterisk {}", text(ver)));
+        }
+        about.push(')');
+    }
+    if r.snapshots > 1 {
+        about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
+    }
+    let waiting = a.waits.iter().filter(|x| x.is_some()).count();
+    about.push_str(&format!(
+        "; {} threads, {} locks, {waiting} waiting",
+        s.threads.len(),
+        a.locks.len()
+    ));
+    if s.truncated {
+        about.push_str("; **the dump is truncated**");
+    }
+    writeln!(w, "{about}")?;
+
+    if !v.nodes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "```mermaid")?;
+        write!(w, "{}", mermaid(v))?;
+        writeln!(w, "```")?;
+        if v.threads_left_out > 0 {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "_{} threads not involved in any wait are not drawn._",
+                v.threads_left_out
+            )?;
+        }
+    }
+
+    for (d, dl) in a.deadlocks.iter().enumerate() {
+        writeln!(w)?;
+        writeln!(w, "### Deadlock {}: {} threads", d + 1, dl.threads.len())?;
+        writeln!(w)?;
+        if dl.threads.len() > 2 || dl.cycle.len() == 1 {
+            let steps: Vec<String> = dl
+                .cycle
+                .iter()
+                .chain(dl.cycle.first())
+                .map(|&t| code(&s.threads[t].id))
+                .collect();
+            writeln!(w, "Shortest cycle: {}", steps.join(" → "))?;
+            writeln!(w)?;
+        }
+        writeln!(
+            w,
+            "| thread | holds | waits for | held by | where it waits |"
+        )?;
+        writeln!(w, "|---|---|---|---|---|")?;
+        let mut order = dl.cycle.clone();
+        order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+        for t in order {
+            let holds: Vec<String> = a
+                .held_locks(s, t)
+                .into_iter()
+                .map(|li| lock_ref(r, li))
+                .collect();
+            let (waits, by, site) = match a.waits[t] {
+                Some((li, _)) => {
+                    let by: Vec<String> = a
+                        .edges
+                        .iter()
+                        .filter(|e| e.waiter == t && e.lock == li)
+                        .map(|e| code(&s.threads[e.blocker].id))
+                        .collect();
+                    (
+                        lock_ref(r, li),
+                        by.join(", "),
+                        r.wait_site(t).map(|x| code(&x)).unwrap_or_default(),
+                    )
+                }
+                None => (String::new(), String::new(), String::new()),
+            };
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                cell(&thread_ref(r, t)),
+                cell(&holds.join("<br>")),
+                cell(&waits),
+                cell(&by),
+                cell(&site)
+            )?;
+        }
+    }
+
+    if !a.roots.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Blocked threads, by what they are stuck behind")?;
+        writeln!(w)?;
+        for (i, g) in a.roots.iter().enumerate() {
+            let what = match g.root {
+                Root::Deadlock(d) => format!("**deadlock {}**", d + 1),
+                Root::Holder(h) => format!("stalled holder {}", thread_ref(r, h)),
+                Root::UnknownHolder(li) => format!("an unknown holder of {}", lock_ref(r, li)),
+            };
+            let n = g.threads.len();
+            let threads = if n == 1 { "thread" } else { "threads" };
+            writeln!(w, "{}. {n} {threads} behind {what}", i + 1)?;
+            let groups = if opts.verbose {
+                g.threads
+                    .iter()
+                    .map(|&t| crate::Fold {
+                        threads: vec![t],
+                        lock: a.waits[t].map(|x| x.0).unwrap_or_default(),
+                    })
+                    .collect()
+            } else {
+                r.fold(&g.threads)
+            };
+            for fold in groups {
+                let site = r
+                    .wait_site(fold.threads[0])
+                    .map(|x| format!(" at {}", code(&x)))
+                    .unwrap_or_default();
+                if fold.threads.len() == 1 {
+                    writeln!(
+                        w,
+                        "   - {} waits for {}{site}",
+                        thread_ref(r, fold.threads[0]),
+                        lock_ref(r, fold.lock)
+                    )?;
+                } else {
+                    let ids: Vec<String> = fold
+                        .threads
+                        .iter()
+                        .map(|&t| code(&s.threads[t].id))
+                        .collect();
+                    writeln!(
+                        w,
+                        "   - {} threads wait for {}{site}: {}",
+                        fold.threads.len(),
+                        lock_ref(r, fold.lock),
+                        ids.join(", ")
+                    )?;
+                }
+            }
+        }
+    }
+
+    let unknown: Vec<usize> = a
+        .roots
+        .iter()
+        .filter_map(|g| match g.root {
+            Root::UnknownHolder(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Unknown holders")?;
+        writeln!(w)?;
+        for li in unknown {
+            let hints: Vec<String> = a
+                .locked_here(s, li)
+                .iter()
+                .map(|l| code(&format!("{} line {} ({})", l.file, l.line, l.function)))
+                .collect();
+            let hints = if hints.is_empty() {
+                "no `Locked Here` line".to_string()
+            } else {
+                format!("Locked Here: {}", hints.join(", "))
+            };
+            writeln!(
+                w,
+                "- {}: no listed thread holds it; {hints}",
+                lock_ref(r, li)
+            )?;
+        }
+        writeln!(w)?;
+        writeln!(
+            w,
+            "Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
+             holding it, the per-thread lock tracking limit was reached, or the dump is not a \
+             consistent snapshot."
+        )?;
+    }
+
+    if !a.anomalies.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Anomalies")?;
+        writeln!(w)?;
+        for x in &a.anomalies {
+            writeln!(w, "- {}: {}", thread_ref(r, x.thread), text(&x.message))?;
+        }
+    }
+
+    // Backtraces of the threads the report is about.
+    let mut involved: Vec<usize> = a.deadlocks.iter().flat_map(|d| d.threads.clone()).collect();
+    for b in &a.blocked {
+        involved.extend(b.via.iter().copied());
+    }
+    involved.sort_unstable();
+    involved.dedup();
+    if !involved.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Backtraces")?;
+        for t in involved {
+            let th = &s.threads[t];
+            writeln!(w)?;
+            writeln!(
+                w,
+                "<details><summary>{}</summary>",
+                html_text(&r.thread_label(t))
+            )?;
+            writeln!(w)?;
+            let mut body = String::new();
+            for e in &th.entries {
+                body.push_str(&entry_line(e));
+                body.push('\n');
+                for f in &e.backtrace {
+                    body.push('\t');
+                    body.push_str(&f.raw);
+                    body.push('\n');
+                }
+                for l in &e.locked_here {
+                    body.push_str(&format!(
+                        "=== --- ---> Locked Here: {} line {} ({})\n",
+                        l.file, l.line, l.function
+                    ));
+                }
+            }
+            let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            writeln!(w, "{fence}text")?;
+            write!(w, "{body}")?;
+            writeln!(w, "{fence}")?;
+            writeln!(w)?;
+            writeln!(w, "</details>")?;
+        }
+    }
+
+    if !r.warnings.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Input warnings")?;
+        writeln!(w)?;
+        for x in r.warnings {
+            writeln!(w, "- line {}: {}", x.line, text(&x.message))?;
+        }
+    }
+    Ok(())
+}
+
+/// Text inside an HTML element.
+fn html_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_hold_any_backticks() {
+        assert_eq!(code("&chan->lock"), "`&chan->lock`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x`"), "`` `x` ``");
+    }
+
+    #[test]
+    fn mermaid_labels_escape_what_ends_them() {
+        let rows: &[(&str, &str)] = &[
+            ("&chan->lock", "\"#amp;chan-#gt;lock\""),
+            ("say \"hi\"", "\"say #quot;hi#quot;\""),
+            ("a[0]", "\"a[0]\""),
+            ("x|y", "\"x#124;y\""),
+            ("#1", "\"#35;1\""),
+        ];
+        for (input, want) in rows {
+            assert_eq!(mermaid_label(&[input.to_string()]), *want, "{input}");
+        }
+    }
+}
