@@ -168,21 +168,28 @@ fn graphviz_renders_every_dot_output() {
 /// they must stay what the tool prints today.
 #[test]
 fn examples_are_current_output() {
-    for (dump, dot) in [
+    let abba = "testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt";
+    for (dump, format, file) in [
+        (abba, "dot", "examples/abba-deadlock.dot"),
+        (abba, "svg", "examples/abba-deadlock-builtin.svg"),
+        (abba, "markdown", "examples/abba-deadlock.md"),
+        (abba, "html", "examples/abba-deadlock.html"),
         (
-            "testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt",
-            "examples/abba-deadlock.dot",
+            "testdata/asterisk-18.0.0-s4-convoy/core-show-locks.txt",
+            "svg",
+            "examples/convoy-18-builtin.svg",
         ),
         (
             "testdata/handmade/v21-convoy-stalled-holder.txt",
+            "dot",
             "examples/convoy.dot",
         ),
     ] {
-        let (got, _) = run(Path::new(dump), "dot");
-        let want = std::fs::read(root().join(dot)).expect("example present");
+        let (got, _) = run(Path::new(dump), format);
+        let want = std::fs::read(root().join(file)).expect("example present");
         assert!(
             got == want,
-            "{dot} is stale: regenerate it with `just examples`"
+            "{file} is stale: regenerate it with `just examples`"
         );
     }
 }

@@ -20,7 +20,9 @@ fn main() -> ExitCode {
     let parsed = (|| -> Result<ast_locks_synth::Spec, String> {
         Ok(ast_locks_synth::Spec {
             threads: match args.first() {
-                Some(n) => n.parse().map_err(|_| format!("`{n}` is not a thread count"))?,
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| format!("`{n}` is not a thread count"))?,
                 None => 1000,
             },
             cycles: sizes(args.get(1))?,
@@ -39,7 +41,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("ast-locks-synth: {e}\nusage: ast-locks-synth [THREADS] [CYCLES] [CONVOYS] [SEED]");
+            eprintln!(
+                "ast-locks-synth: {e}\nusage: ast-locks-synth [THREADS] [CYCLES] [CONVOYS] [SEED]"
+            );
             ExitCode::from(2)
         }
     }
