@@ -259,3 +259,18 @@ fn graphviz_renderer_svg_properties() {
         }
     }
 }
+
+/// The text report shown in docs/output-text.md must be real.
+#[test]
+fn docs_text_output_is_what_the_tool_prints() {
+    let doc = std::fs::read_to_string(root().join("docs/output-text.md")).expect("doc");
+    let cmd = "$ ast-locks -f text testdata/handmade/v21-convoy-stalled-holder.txt\n";
+    let start = doc.find(cmd).expect("doc shows the command") + cmd.len();
+    let end = start + doc[start..].find("```").expect("block ends");
+    let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+        .current_dir(root())
+        .args(["-f", "text", "testdata/handmade/v21-convoy-stalled-holder.txt"])
+        .output()
+        .expect("binary runs");
+    assert_eq!(&doc[start..end], String::from_utf8_lossy(&out.stdout));
+}
