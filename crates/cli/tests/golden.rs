@@ -269,7 +269,11 @@ fn docs_text_output_is_what_the_tool_prints() {
     let end = start + doc[start..].find("```").expect("block ends");
     let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
         .current_dir(root())
-        .args(["-f", "text", "testdata/handmade/v21-convoy-stalled-holder.txt"])
+        .args([
+            "-f",
+            "text",
+            "testdata/handmade/v21-convoy-stalled-holder.txt",
+        ])
         .output()
         .expect("binary runs");
     assert_eq!(&doc[start..end], String::from_utf8_lossy(&out.stdout));
