@@ -136,5 +136,5 @@ for (const file of walk(golden, '.html')) {
 }
 
 await browser.close();
-console.log(`browser checks: ${passed} passed, ${failed} failed`);
+console.log(`browser: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -115,3 +115,18 @@ fn locks_view_draws_lock_nodes_between_threads() {
     assert_eq!(out.matches("shape=ellipse").count(), 6, "{out}");
     assert!(out.contains("waits (MUTEX)") && out.contains("held by (MUTEX)"));
 }
+
+#[test]
+fn focus_on_a_lock_address_draws_its_holders_and_waiters() {
+    let dump = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/handmade/v12-two-cycle.txt");
+    let p = dump.to_str().expect("utf8");
+    // &bridge->lock: held by the bridge manager and awaited by the pbx thread; the
+    // netconsole thread waits directly on the pbx thread (for chan), so it is drawn too.
+    let o = run(&["-f", "dot", "--focus", "0x7f3a0801d320", p]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(count(&o.stdout, "[label=\"0x7f3a"), 3, "{out}");
+    // A glob that matches nothing draws no thread.
+    let o = run(&["-f", "dot", "--focus", "&nothing*", p]);
+    assert_eq!(count(&o.stdout, "[label=\"0x7f3a"), 0);
+}

@@ -263,19 +263,21 @@ impl View {
                     }
                     let hot = a.deadlocks.iter().any(|d| d.locks.contains(&li));
                     let mut label = lock_lines(li);
-                    label.push(
-                        a.locks[li]
-                            .holders
+                    // The lock's type, not one entry's mode: any read or write entry makes it a rwlock.
+                    let kinds: Vec<LockKind> = lock
+                        .holders
+                        .iter()
+                        .chain(&lock.waiters)
+                        .map(|e| s.threads[e.thread].entries[e.entry].kind)
+                        .collect();
+                    label.push(if kinds.iter().any(|k| k.is_rwlock()) {
+                        "rwlock".to_string()
+                    } else {
+                        kinds
                             .first()
-                            .or(lock.waiters.first())
-                            .map(|e| {
-                                s.threads[e.thread].entries[e.entry]
-                                    .kind
-                                    .label()
-                                    .to_string()
-                            })
-                            .unwrap_or_default(),
-                    );
+                            .map(|k| k.label().to_lowercase())
+                            .unwrap_or_default()
+                    });
                     lock_node[li] = Some(nodes.len());
                     nodes.push(VNode {
                         key: format!("l{li}"),
