@@ -6,10 +6,12 @@
 //! not an error).
 
 use ast_locks_analysis::{analyze, Options, RwLockPolicy};
+use ast_locks_model::Dump;
+use ast_locks_parse::{owners, InputKind, ParseError};
 use ast_locks_render::svg::{self, Layout as GvLayout};
 use ast_locks_render::view::{View, ViewKind, ViewOptions};
 use ast_locks_render::{dot, html, json, markdown, text, Report};
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,7 +28,8 @@ Examples:
 
 Exit status: 0 no deadlock, 1 deadlock found, 2 error.";
 
-/// Find and show deadlocks in Asterisk `core show locks` dumps.
+/// Find and show deadlocks in Asterisk lock dumps: `core show locks`, gdb
+/// backtraces (with owner look-ups), ast_coredumper lock tables.
 #[derive(Debug, Parser)]
 #[command(
     name = "ast-locks",
@@ -40,9 +43,18 @@ struct Cli {
     command: Option<Command>,
 
     /// Dump files to read (`.gz` is read transparently); `-` or nothing reads
-    /// standard input. Several files are snapshots in time order: the last is analysed.
+    /// standard input. Files of different kinds (core show locks, backtraces,
+    /// owner look-ups) are joined as one moment; files of the same kind are
+    /// snapshots in time order, of which the last is analysed.
     files: Vec<PathBuf>,
 
+    #[command(flatten)]
+    opts: Opts,
+}
+
+/// How to read, analyse and report: shared by reading files and `capture`.
+#[derive(Debug, Args)]
+struct Opts {
     /// Output format [default: from the -o extension, else text on a terminal and
     /// dot otherwise]
     #[arg(short, long, value_enum)]
@@ -51,6 +63,15 @@ struct Cli {
     /// Write the output to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// What the dump files are [default: told from their content]
+    #[arg(long, value_enum, value_name = "KIND")]
+    input: Option<InputArg>,
+
+    /// gdb look-ups of lock owners (`x/3dw ADDR` or `p *(pthread_mutex_t *) ADDR`
+    /// output), as made by `ast-locks gdb-commands`
+    #[arg(long, value_name = "FILE")]
+    owners: Vec<PathBuf>,
 
     /// Rwlock semantics: glibc prefers readers; writer-preferring also blocks
     /// waiting readers behind waiting writers.
@@ -106,6 +127,40 @@ enum Command {
     },
     /// Print the man page (roff) to standard output
     Man,
+    /// Print the gdb commands that look up the owner of every awaited lock in
+    /// FILE (backtraces or a dump), to run on the core or process and feed back
+    /// with --owners
+    GdbCommands {
+        /// Backtraces (`thread apply all bt`) or any dump naming awaited locks
+        file: PathBuf,
+    },
+    /// Run gdb on a core file (or, explicitly, a live process) to collect every
+    /// thread's backtrace and the owners of the awaited locks, then analyse them
+    Capture(Capture),
+}
+
+#[derive(Debug, Args)]
+struct Capture {
+    /// A core file of the frozen process (with --binary)
+    #[arg(long, value_name = "CORE", requires = "binary", conflicts_with = "pid")]
+    core: Option<PathBuf>,
+
+    /// The program the core file is of (`/usr/sbin/asterisk`)
+    #[arg(long, value_name = "BIN")]
+    binary: Option<PathBuf>,
+
+    /// Attach to this running process instead. gdb pauses the process while it
+    /// reads its threads (twice: backtraces, then lock owners).
+    #[arg(long, value_name = "PID", required_unless_present = "core")]
+    pid: Option<u32>,
+
+    /// Also save what gdb printed (backtraces.txt, owners.txt) in this directory,
+    /// for a ticket
+    #[arg(long, value_name = "DIR")]
+    save_to: Option<PathBuf>,
+
+    #[command(flatten)]
+    opts: Opts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,6 +192,26 @@ impl Format {
             "html" | "htm" => Format::Html,
             _ => return None,
         })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum InputArg {
+    /// `core show locks` output
+    CoreShowLocks,
+    /// ast_coredumper's `-locks.txt` (table or CSV)
+    CoredumperLocks,
+    /// gdb `thread apply all bt` / `bt full` (ast_coredumper's -brief.txt, -full.txt)
+    Gdb,
+}
+
+impl InputArg {
+    fn kind(self) -> InputKind {
+        match self {
+            InputArg::CoreShowLocks => InputKind::CoreShowLocks,
+            InputArg::CoredumperLocks => InputKind::CoredumperLocks,
+            InputArg::Gdb => InputKind::Gdb,
+        }
     }
 }
 
@@ -190,7 +265,9 @@ fn main() -> ExitCode {
             .render(&mut io::stdout())
             .map(|()| false)
             .or_else(|e| ignore_broken_pipe(e).map(|()| false)),
-        None => run(&cli),
+        Some(Command::GdbCommands { file }) => gdb_commands(file),
+        Some(Command::Capture(c)) => capture(c),
+        None => load(&cli.files, &cli.opts).and_then(|inputs| report(&inputs, &cli.opts)),
     };
     match result {
         Ok(deadlock) => ExitCode::from(u8::from(deadlock)),
@@ -240,11 +317,11 @@ fn read_input(path: &Path) -> Result<(String, Vec<u8>), Failure> {
     Ok((name, raw))
 }
 
-fn render_svg(cli: &Cli, view: &View) -> Result<Vec<u8>, Failure> {
-    let graphviz = match cli.renderer {
+fn render_svg(opts: &Opts, view: &View) -> Result<Vec<u8>, Failure> {
+    let graphviz = match opts.renderer {
         Some(RendererArg::Graphviz) => true,
         Some(RendererArg::Builtin) => {
-            if cli.layout.is_some() {
+            if opts.layout.is_some() {
                 return Err(Failure(
                     "--layout chooses a Graphviz layout: use it with --renderer graphviz"
                         .to_string(),
@@ -252,10 +329,10 @@ fn render_svg(cli: &Cli, view: &View) -> Result<Vec<u8>, Failure> {
             }
             false
         }
-        None => cli.layout.is_some(),
+        None => opts.layout.is_some(),
     };
     let made = if graphviz {
-        let layout = match cli.layout.unwrap_or(LayoutArg::Dot) {
+        let layout = match opts.layout.unwrap_or(LayoutArg::Dot) {
             LayoutArg::Dot => GvLayout::Dot,
             LayoutArg::Circo => GvLayout::Circo,
             LayoutArg::Neato => GvLayout::Neato,
@@ -268,35 +345,331 @@ fn render_svg(cli: &Cli, view: &View) -> Result<Vec<u8>, Failure> {
     made.map_err(|e| Failure(e.to_string()))
 }
 
-fn run(cli: &Cli) -> Result<bool, Failure> {
-    let files: Vec<PathBuf> = if cli.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        cli.files.clone()
-    };
-    let mut inputs = Vec::with_capacity(files.len());
-    for f in &files {
-        inputs.push(read_input(f)?);
+/// `ast-locks gdb-commands FILE`.
+fn gdb_commands(file: &Path) -> Result<bool, Failure> {
+    let (name, bytes) = read_input(file)?;
+    let kind = ast_locks_parse::detect(&bytes).unwrap_or(InputKind::Gdb);
+    if kind == InputKind::Owners {
+        return Err(Failure(format!(
+            "{name}: this is an owners file; gdb-commands needs the backtraces (thread apply all bt)"
+        )));
     }
-    if inputs.len() > 1 {
+    let dump =
+        ast_locks_parse::parse_kind(&bytes, kind).map_err(|e| Failure(format!("{name}: {e}")))?;
+    let Some(snapshot) = dump.snapshots.last() else {
+        return Err(Failure(format!("{name}: no snapshot found")));
+    };
+    let mut out = Vec::new();
+    let count = ast_locks_render::gdbcmd::write(&mut out, snapshot, &name)
+        .map_err(|e| Failure(format!("cannot render the commands: {e}")))?;
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(&out)
+        .and_then(|()| stdout.flush())
+        .or_else(ignore_broken_pipe)?;
+    let _ = writeln!(
+        io::stderr(),
+        "ast-locks: {count} awaited lock{} in {name}",
+        if count == 1 { "" } else { "s" }
+    );
+    Ok(false)
+}
+
+/// Run gdb in batch mode with `commands` on the core or process of `c`.
+fn run_gdb(c: &Capture, commands: &[String], script: Option<&Path>) -> Result<String, Failure> {
+    let mut cmd = std::process::Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-q"]);
+    for e in commands {
+        cmd.arg("-ex").arg(e);
+    }
+    if let Some(script) = script {
+        cmd.arg("-x").arg(script);
+    }
+    match (&c.core, &c.binary, c.pid) {
+        (Some(core), Some(binary), _) => {
+            cmd.arg(binary).arg(core);
+        }
+        (_, binary, Some(pid)) => {
+            if let Some(b) = binary {
+                cmd.arg(b);
+            }
+            cmd.arg("-p").arg(pid.to_string());
+        }
+        _ => {
+            return Err(Failure(
+                "capture needs --core CORE --binary BIN, or --pid PID".to_string(),
+            ))
+        }
+    }
+    let out = cmd.output().map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            Failure("gdb is not installed (or not on PATH): install it (`apt-get install gdb`) to capture".to_string())
+        } else {
+            Failure(format!("cannot run gdb: {e}"))
+        }
+    })?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() && !stdout.contains("Thread ") && !stdout.contains("===") {
+        return Err(Failure(format!(
+            "gdb failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(stdout)
+}
+
+/// `ast-locks capture`: backtraces and owners from gdb, analysed at once.
+fn capture(c: &Capture) -> Result<bool, Failure> {
+    if let (Some(core), Some(binary)) = (&c.core, &c.binary) {
+        for (what, p) in [("core file", core), ("binary", binary)] {
+            if !p.is_file() {
+                return Err(Failure(format!("{}: no such {what}", p.display())));
+            }
+        }
+    }
+    if let Some(pid) = c.pid {
         let _ = writeln!(
             io::stderr(),
-            "ast-locks: {} files given: they are taken as snapshots in time order; only the last ({}) is analysed",
-            inputs.len(),
-            inputs[inputs.len() - 1].0
+            "ast-locks: attaching gdb to process {pid}: it is paused while gdb reads its threads (twice: backtraces, then lock owners)"
         );
     }
-    // Every file must be a dump, even the ones not analysed: a wrong file is a mistake worth stopping on.
-    let mut parsed = Vec::with_capacity(inputs.len());
-    for (name, bytes) in &inputs {
-        let dump = ast_locks_parse::parse(bytes).map_err(|e| Failure(format!("{name}: {e}")))?;
-        parsed.push((name.as_str(), dump));
-    }
-    let Some((name, dump)) = parsed.last() else {
-        return Err(Failure("no input".to_string()));
+    let bt = run_gdb(
+        c,
+        &[
+            "set pagination off".to_string(),
+            "set width 0".to_string(),
+            "thread apply all bt".to_string(),
+        ],
+        None,
+    )?;
+    let source = match (&c.core, c.pid) {
+        (Some(core), _) => format!("gdb bt of {}", core.display()),
+        (None, Some(pid)) => format!("gdb bt of process {pid}"),
+        _ => "gdb bt".to_string(),
     };
+    let dump = ast_locks_parse::parse_kind(bt.as_bytes(), InputKind::Gdb)
+        .map_err(|e| Failure(format!("{source}: {e}")))?;
+    let mut commands = Vec::new();
+    let count = match dump.snapshots.last() {
+        Some(s) => ast_locks_render::gdbcmd::write(&mut commands, s, "the capture")
+            .map_err(|e| Failure(format!("cannot render the commands: {e}")))?,
+        None => 0,
+    };
+    let owners = if count > 0 {
+        let dir = std::env::temp_dir().join(format!("ast-locks-capture-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+        let script = dir.join("owners.gdb");
+        std::fs::write(&script, &commands)
+            .map_err(|e| Failure(format!("{}: {e}", script.display())))?;
+        let owners = run_gdb(c, &[], Some(&script));
+        let _ = std::fs::remove_dir_all(&dir);
+        Some(owners?)
+    } else {
+        None
+    };
+    if let Some(dir) = &c.save_to {
+        std::fs::create_dir_all(dir).map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+        std::fs::write(dir.join("backtraces.txt"), &bt)
+            .map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+        if let Some(o) = &owners {
+            std::fs::write(dir.join("owners.txt"), o)
+                .map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+        }
+        let _ = writeln!(
+            io::stderr(),
+            "ast-locks: gdb output saved in {}",
+            dir.display()
+        );
+    }
+    drop(dump);
+    let mut inputs = vec![Input {
+        name: source,
+        bytes: bt.into_bytes(),
+        kind: InputKind::Gdb,
+        given: false,
+    }];
+    if let Some(o) = owners {
+        inputs.push(Input {
+            name: "gdb owner look-ups".to_string(),
+            bytes: o.into_bytes(),
+            kind: InputKind::Owners,
+            given: false,
+        });
+    }
+    report(&inputs, &c.opts)
+}
+
+/// One input file, read and recognised.
+struct Input {
+    name: String,
+    bytes: Vec<u8>,
+    kind: InputKind,
+    /// A file the user gave: finding nothing in it is an error, not a note.
+    given: bool,
+}
+
+/// Read every input and tell what each is.
+fn load(files: &[PathBuf], opts: &Opts) -> Result<Vec<Input>, Failure> {
+    let files: Vec<PathBuf> = if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    };
+    let mut inputs = Vec::with_capacity(files.len() + opts.owners.len());
+    for f in &files {
+        let (name, bytes) = read_input(f)?;
+        let kind = match opts.input {
+            Some(k) => k.kind(),
+            // Unrecognised text goes to the `core show locks` parser, whose error
+            // says what was expected.
+            None => ast_locks_parse::detect(&bytes).unwrap_or(InputKind::CoreShowLocks),
+        };
+        inputs.push(Input {
+            name,
+            bytes,
+            kind,
+            given: true,
+        });
+    }
+    for f in &opts.owners {
+        let (name, bytes) = read_input(f)?;
+        inputs.push(Input {
+            name,
+            bytes,
+            kind: InputKind::Owners,
+            given: true,
+        });
+    }
+    Ok(inputs)
+}
+
+/// The dumps of one moment, joined: the analysed dump, what was joined to it,
+/// and notes from joining.
+struct Moment<'a> {
+    name: &'a str,
+    dump: Dump<'a>,
+    joined: Vec<&'static str>,
+    notes: Vec<String>,
+}
+
+fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
+    // Parse every dump: a file that is not one is a mistake worth stopping on.
+    let mut dumps: Vec<(&Input, Dump<'_>)> = Vec::new();
+    let mut header_only = Vec::new();
+    for input in inputs.iter().filter(|i| i.kind != InputKind::Owners) {
+        match ast_locks_parse::parse_kind(&input.bytes, input.kind) {
+            Ok(d) => dumps.push((input, d)),
+            Err(e @ ParseError::HeaderOnly { .. }) => {
+                header_only.push(format!("{}: {e}", input.name))
+            }
+            Err(e) => return Err(Failure(format!("{}: {e}", input.name))),
+        }
+    }
+    if dumps.is_empty() {
+        return Err(Failure(match header_only.pop() {
+            Some(msg) => msg,
+            None => "no lock dump among the inputs, only owner look-ups: give the backtraces they belong to".to_string(),
+        }));
+    }
+    let mut notes: Vec<String> = header_only;
+    // The richest kind present is analysed; files of the same kind are snapshots in
+    // time order, of which the last is analysed.
+    let order = [
+        InputKind::CoreShowLocks,
+        InputKind::CoredumperLocks,
+        InputKind::Gdb,
+    ];
+    let Some(primary_kind) = order
+        .into_iter()
+        .find(|k| dumps.iter().any(|(i, _)| i.kind == *k))
+    else {
+        return Err(Failure("no lock dump among the inputs".to_string()));
+    };
+    let same: Vec<usize> = (0..dumps.len())
+        .filter(|&i| dumps[i].0.kind == primary_kind)
+        .collect();
+    if same.len() > 1 {
+        let _ = writeln!(
+            io::stderr(),
+            "ast-locks: {} {} inputs given: they are taken as snapshots in time order; only the last ({}) is analysed",
+            same.len(),
+            primary_kind.label(),
+            dumps[same[same.len() - 1]].0.name
+        );
+    }
+    let last_of = |k: InputKind, dumps: &mut Vec<(&Input, Dump<'_>)>| -> Option<usize> {
+        (0..dumps.len()).rev().find(|&i| dumps[i].0.kind == k)
+    };
+    let primary_at = same[same.len() - 1];
+    let gdb_at = if primary_kind == InputKind::Gdb {
+        None
+    } else {
+        last_of(InputKind::Gdb, &mut dumps)
+    };
+    let mut gdb = gdb_at.map(|i| dumps[i].1.snapshots.pop());
+    let (primary_input, mut dump) = dumps.swap_remove(primary_at);
+    let mut joined = Vec::new();
+    // Backtraces of the same moment: attach each thread's stack by LWP.
+    let mut owners_found = Vec::new();
+    if let Some(Some(bt)) = gdb.take() {
+        owners_found.extend(owners::from_locals(&bt));
+        if let Some(s) = dump.snapshots.last_mut() {
+            let matched = ast_locks_parse::join::attach_stacks(s, bt);
+            notes.push(format!(
+                "backtraces attached to {matched} of {} threads (matched by LWP)",
+                s.threads.len()
+            ));
+        }
+        joined.push("gdb");
+    }
+    if primary_kind == InputKind::Gdb {
+        if let Some(s) = dump.snapshots.last() {
+            owners_found.extend(owners::from_locals(s));
+        }
+    }
+    let owner_inputs: Vec<&Input> = inputs
+        .iter()
+        .filter(|i| i.kind == InputKind::Owners)
+        .collect();
+    for input in &owner_inputs {
+        let found = owners::parse(&String::from_utf8_lossy(&input.bytes));
+        if found.is_empty() && !input.given {
+            notes.push(format!(
+                "{}: gdb printed no owner (no memory at those addresses?)",
+                input.name
+            ));
+        } else if found.is_empty() {
+            return Err(Failure(format!(
+                "{}: no owner look-up found: expected gdb `x/3dw ADDR` lines (`0x7f…: 2 1 12345`) or `p *(pthread_mutex_t *) ADDR` output",
+                input.name
+            )));
+        }
+        owners_found.extend(found);
+    }
+    if !owners_found.is_empty() {
+        if let Some(s) = dump.snapshots.last_mut() {
+            for n in ast_locks_parse::join::apply_owners(s, &owners_found) {
+                notes.push(n.message);
+            }
+        }
+        joined.push("owners");
+    }
+    Ok(Moment {
+        name: &primary_input.name,
+        dump,
+        joined,
+        notes,
+    })
+}
+
+/// Analyse the inputs of one moment and write the report.
+fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
+    let moment = join_inputs(inputs)?;
+    let name = moment.name;
+    let dump = &moment.dump;
     let count = dump.snapshots.len();
-    let index = match cli.snapshot {
+    let index = match opts.snapshot {
         None => count.saturating_sub(1),
         Some(n) if n >= 1 && n <= count => n - 1,
         Some(n) => {
@@ -310,7 +683,7 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
         return Err(Failure(format!("{name}: no snapshot found")));
     };
     let options = Options {
-        rwlock_policy: match cli.rwlock_policy {
+        rwlock_policy: match opts.rwlock_policy {
             Policy::ReaderPreferring => RwLockPolicy::ReaderPreferring,
             Policy::WriterPreferring => RwLockPolicy::WriterPreferring,
         },
@@ -323,10 +696,13 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
         snapshots: count,
         index,
         source: name,
+        format: dump.format,
+        joined: &moment.joined,
+        notes: &moment.notes,
     };
 
-    let to_terminal = cli.output.is_none() && io::stdout().is_terminal();
-    let format = match (cli.format, &cli.output) {
+    let to_terminal = opts.output.is_none() && io::stdout().is_terminal();
+    let format = match (opts.format, &opts.output) {
         (Some(f), _) => f,
         (None, Some(path)) => Format::from_extension(path).ok_or_else(|| {
             Failure(format!(
@@ -337,17 +713,17 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
         (None, None) if to_terminal => Format::Text,
         (None, None) => Format::Dot,
     };
-    let color = match cli.color {
+    let color = match opts.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => to_terminal,
     } && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
 
     let view_opts = ViewOptions {
-        all: cli.all,
-        focus: cli.focus.clone(),
-        max_nodes: cli.max_nodes,
-        kind: match cli.view {
+        all: opts.all,
+        focus: opts.focus.clone(),
+        max_nodes: opts.max_nodes,
+        kind: match opts.view {
             ViewArg::Threads => ViewKind::Threads,
             ViewArg::Locks => ViewKind::Locks,
         },
@@ -367,13 +743,13 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
             &report,
             &text::TextOptions {
                 color,
-                verbose: cli.verbose,
+                verbose: opts.verbose,
             },
         ),
         Format::Json => json::write(&mut out, &report),
         Format::Dot => dot::write(&mut out, &view),
         Format::Svg => {
-            out = render_svg(cli, &view)?;
+            out = render_svg(opts, &view)?;
             Ok(())
         }
         Format::Markdown => markdown::write(
@@ -381,13 +757,13 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
             &report,
             &view,
             &markdown::MarkdownOptions {
-                verbose: cli.verbose,
+                verbose: opts.verbose,
             },
         ),
         Format::Html => html::write(&mut out, &report, &view),
     };
     made.map_err(|e| Failure(format!("cannot render the output: {e}")))?;
-    match &cli.output {
+    match &opts.output {
         Some(path) => std::fs::write(path, &out)
             .map_err(|e| Failure(format!("{}: cannot write: {e}", path.display())))?,
         None => {
@@ -405,9 +781,9 @@ fn run(cli: &Cli) -> Result<bool, Failure> {
                 io::stderr(),
                 "ast-locks: {} threads left out of the picture by --max-nodes {}",
                 view.capped,
-                cli.max_nodes.unwrap_or_default()
+                opts.max_nodes.unwrap_or_default()
             );
-        } else if view.threads_left_out > 0 && !cli.all && cli.focus.is_none() {
+        } else if view.threads_left_out > 0 && !opts.all && opts.focus.is_none() {
             let _ = writeln!(
                 io::stderr(),
                 "ast-locks: {} thread{} not involved in any wait not drawn (--all draws them)",

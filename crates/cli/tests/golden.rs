@@ -9,7 +9,50 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Every input dump: `.txt` files under `testdata/`, except the golden outputs.
+/// Files under `testdata/` that are not a dump on their own, with what covers them:
+/// owner look-ups (joined below) and the header-only ast_coredumper locks file
+/// (an error, tested in cli.rs).
+const NOT_DUMPS: [&str; 3] = [
+    "asterisk-22.0.0-s1-abba/gdb-mutex-x3dw.txt",
+    "asterisk-18.0.0-s4-convoy/gdb-mutex-x3dw.txt",
+    "asterisk-22.0.0-s1-abba/ast_coredumper-locks.txt",
+];
+
+/// Inputs read together as one moment: (golden stem, arguments; paths are under `testdata/`).
+const JOINED: [(&str, &[&str]); 4] = [
+    (
+        "asterisk-22.0.0-s1-abba/gdb-with-owners",
+        &[
+            "asterisk-22.0.0-s1-abba/gdb-thread-apply-all-bt.txt",
+            "--owners",
+            "asterisk-22.0.0-s1-abba/gdb-mutex-x3dw.txt",
+        ],
+    ),
+    (
+        "asterisk-22.0.0-s1-abba/core-show-locks-with-gdb",
+        &[
+            "asterisk-22.0.0-s1-abba/core-show-locks.txt",
+            "asterisk-22.0.0-s1-abba/gdb-thread-apply-all-bt-full.txt",
+        ],
+    ),
+    (
+        "asterisk-18.0.0-s4-convoy/gdb-with-owners",
+        &[
+            "asterisk-18.0.0-s4-convoy/gdb-thread-apply-all-bt.txt",
+            "asterisk-18.0.0-s4-convoy/gdb-mutex-x3dw.txt",
+        ],
+    ),
+    (
+        "asterisk-18.0.0-s4-convoy/core-show-locks-with-gdb",
+        &[
+            "asterisk-18.0.0-s4-convoy/core-show-locks.txt",
+            "asterisk-18.0.0-s4-convoy/gdb-thread-apply-all-bt.txt",
+        ],
+    ),
+];
+
+/// Every input dump: `.txt` files under `testdata/`, except the golden outputs
+/// and [`NOT_DUMPS`].
 fn inputs() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -29,11 +72,45 @@ fn inputs() -> Vec<PathBuf> {
     }
     let mut out = Vec::new();
     walk(&root().join("testdata"), &mut out);
+    let skip: Vec<PathBuf> = NOT_DUMPS
+        .iter()
+        .map(|n| root().join("testdata").join(n))
+        .collect();
+    out.retain(|p| !skip.contains(p));
     out
 }
 
-/// The formats with golden files (`svg` is the built-in renderer's), and the
-/// extension of each golden file.
+/// Every golden case: each dump alone, then the joined cases, as
+/// (golden stem under `testdata/golden/`, arguments from the workspace root).
+fn cases() -> Vec<(PathBuf, Vec<String>)> {
+    let mut out: Vec<(PathBuf, Vec<String>)> = inputs()
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(root().join("testdata"))
+                .expect("under testdata")
+                .to_path_buf();
+            let arg = format!("testdata/{}", rel.display());
+            (rel.with_extension(""), vec![arg])
+        })
+        .collect();
+    for (stem, args) in JOINED {
+        let args = args
+            .iter()
+            .map(|a| {
+                if a.starts_with('-') {
+                    a.to_string()
+                } else {
+                    format!("testdata/{a}")
+                }
+            })
+            .collect();
+        out.push((PathBuf::from(stem), args));
+    }
+    out
+}
+
+/// The formats with golden files (`svg` is the built-in renderer's).
 const FORMATS: [&str; 6] = ["text", "dot", "json", "svg", "markdown", "html"];
 
 fn extension(format: &str) -> &str {
@@ -44,10 +121,14 @@ fn extension(format: &str) -> &str {
 }
 
 fn run(rel: &Path, format: &str) -> (Vec<u8>, i32) {
+    run_args(&[rel.display().to_string()], format)
+}
+
+fn run_args(args: &[String], format: &str) -> (Vec<u8>, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
         .current_dir(root())
         .args(["--color", "never", "-f", format])
-        .arg(rel)
+        .args(args)
         .output()
         .expect("binary runs");
     (out.stdout, out.status.code().unwrap_or(-1))
@@ -56,22 +137,20 @@ fn run(rel: &Path, format: &str) -> (Vec<u8>, i32) {
 #[test]
 fn golden_outputs_for_every_testdata_dump() {
     let bless = std::env::var_os("AST_LOCKS_BLESS").is_some_and(|v| v != "0");
-    let files = inputs();
+    let all = cases();
     assert!(
-        files.len() >= 17,
+        all.len() >= 25,
         "expected the shipped dumps, found {}",
-        files.len()
+        all.len()
     );
     let mut failures = Vec::new();
-    for path in &files {
-        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
-        let inner = rel.strip_prefix("testdata").expect("under testdata");
+    for (stem, args) in &all {
         for format in FORMATS {
-            let (got, code) = run(&rel, format);
-            assert!(code == 0 || code == 1, "{}: exit {code}", rel.display());
+            let (got, code) = run_args(args, format);
+            assert!(code == 0 || code == 1, "{args:?}: exit {code}");
             let golden = root()
                 .join("testdata/golden")
-                .join(inner.with_extension(extension(format)));
+                .join(stem.with_extension(extension(format)));
             if bless {
                 std::fs::create_dir_all(golden.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&golden, &got).expect("write golden");
@@ -93,19 +172,18 @@ fn golden_outputs_for_every_testdata_dump() {
             }
         }
         // Exit status and the JSON agree on whether there is a deadlock.
-        let (json, code) = run(&rel, "json");
+        let (json, code) = run_args(args, "json");
         let has_deadlock = !String::from_utf8_lossy(&json).contains("\"deadlocks\": []");
-        assert_eq!(code == 1, has_deadlock, "{}", rel.display());
+        assert_eq!(code == 1, has_deadlock, "{args:?}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
 fn output_is_byte_identical_across_runs() {
-    for path in inputs() {
-        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
+    for (_, args) in cases() {
         for format in FORMATS {
-            assert_eq!(run(&rel, format), run(&rel, format), "{}", rel.display());
+            assert_eq!(run_args(&args, format), run_args(&args, format), "{args:?}");
         }
     }
 }
@@ -121,9 +199,8 @@ fn graphviz_renders_every_dot_output() {
             "`{tool}` is not installed: install Debian's graphviz package (apt-get install graphviz)"
         );
     }
-    for path in inputs() {
-        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
-        let (dot, _) = run(&rel, "dot");
+    for (_, args) in cases() {
+        let (dot, _) = run_args(&args, "dot");
         for tool in ["dot", "circo"] {
             let mut child = Command::new(tool)
                 .arg("-Tsvg")
@@ -141,7 +218,7 @@ fn graphviz_renders_every_dot_output() {
             assert!(
                 out.status.success(),
                 "{tool} rejected the DOT of {}: {}",
-                rel.display(),
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
             );
             assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
@@ -153,11 +230,11 @@ fn graphviz_renders_every_dot_output() {
             let svg_nodes = String::from_utf8_lossy(&out.stdout)
                 .matches("class=\"node\"")
                 .count();
-            assert_eq!(dot_nodes, svg_nodes, "{tool} on {}", rel.display());
+            assert_eq!(dot_nodes, svg_nodes, "{tool} on {}", args.join(" "));
             assert!(
                 out.stderr.is_empty(),
                 "{tool} warned on {}: {}",
-                rel.display(),
+                args.join(" "),
                 String::from_utf8_lossy(&out.stderr)
             );
         }
@@ -218,43 +295,42 @@ fn readme_output_is_what_the_tool_prints() {
 /// deadlock drawn red, the same nodes as the built-in picture, for each layout.
 #[test]
 fn graphviz_renderer_svg_properties() {
-    for path in inputs() {
-        let rel = path.strip_prefix(root()).expect("under root").to_path_buf();
-        let (builtin, _) = run(&rel, "svg");
+    for (_, args) in cases() {
+        let (builtin, _) = run_args(&args, "svg");
         let builtin = String::from_utf8_lossy(&builtin).into_owned();
         let builtin_nodes = builtin.matches("class=\"node ").count();
-        let (json, _) = run(&rel, "json");
+        let (json, _) = run_args(&args, "json");
         let deadlock = !String::from_utf8_lossy(&json).contains("\"deadlocks\": []");
         for layout in ["dot", "circo", "neato", "fdp"] {
             let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
                 .current_dir(root())
                 .args(["-f", "svg", "--renderer", "graphviz", "--layout", layout])
-                .arg(&rel)
+                .args(&args)
                 .output()
                 .expect("binary runs");
             let svg = String::from_utf8_lossy(&out.stdout);
             assert!(
                 svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
                 "{layout} {}",
-                rel.display()
+                args.join(" ")
             );
             assert_eq!(
                 svg.matches("class=\"node\"").count(),
                 builtin_nodes,
                 "{layout} {}",
-                rel.display()
+                args.join(" ")
             );
             assert_eq!(
                 svg.contains("stroke=\"red\""),
                 deadlock,
                 "{layout} {}",
-                rel.display()
+                args.join(" ")
             );
             assert_eq!(
                 builtin.contains("stroke=\"#ff0000ff\""),
                 deadlock,
                 "builtin {}",
-                rel.display()
+                args.join(" ")
             );
         }
     }

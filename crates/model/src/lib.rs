@@ -64,9 +64,40 @@ impl fmt::Display for Generation {
     }
 }
 
+/// What kind of input a dump was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum InputFormat {
+    /// `core show locks` (DEBUG_THREADS builds).
+    #[default]
+    CoreShowLocks,
+    /// The lock table or CSV that ast_coredumper's `show_locks` gdb macro writes.
+    CoredumperLocks,
+    /// gdb `thread apply all bt` / `bt full` output.
+    Gdb,
+}
+
+impl InputFormat {
+    /// The label used in reports, options and the JSON contract.
+    pub fn label(self) -> &'static str {
+        match self {
+            InputFormat::CoreShowLocks => "core-show-locks",
+            InputFormat::CoredumperLocks => "coredumper-locks",
+            InputFormat::Gdb => "gdb",
+        }
+    }
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Everything read from one input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dump<'a> {
+    /// What kind of input it was.
+    pub format: InputFormat,
     /// The snapshots in input order; each banner starts a new one.
     pub snapshots: Vec<Snapshot<'a>>,
     /// Lines that were not understood, with where they were.
@@ -118,6 +149,104 @@ pub struct Thread<'a> {
     pub entries: Vec<LockEntry<'a>>,
     /// 1-based line of the header.
     pub line: usize,
+    /// The debugger's thread number (`Thread 24 (…)` in gdb), when the input came from gdb.
+    pub gdb_num: Option<u32>,
+    /// The thread's stack from a debugger, innermost frame first; empty when not captured.
+    pub stack: Vec<StackFrame<'a>>,
+    /// What the stack says the thread is doing, when a stack was captured.
+    pub activity: Option<Activity>,
+}
+
+/// One frame of a debugger backtrace (`#4  0x… in func (args) at file.c:80`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackFrame<'a> {
+    /// The frame line as printed, without its locals.
+    pub raw: Text<'a>,
+    /// Frame number (`#4`).
+    pub level: u32,
+    /// The program counter, when printed (`0x00005625d407bc14`).
+    pub address: Option<Text<'a>>,
+    /// Function name (`??` when unknown).
+    pub function: Text<'a>,
+    /// The argument list as printed, without the outer parentheses.
+    pub args: Text<'a>,
+    /// Source file (`at lock.c:353`).
+    pub file: Option<Text<'a>>,
+    /// Source line.
+    pub line: Option<u32>,
+    /// Library (`from /lib64/libpthread.so.0`) when there is no source.
+    pub library: Option<Text<'a>>,
+    /// `bt full` locals (`name = value`), as printed.
+    pub locals: Vec<Text<'a>>,
+}
+
+/// What a thread is doing, read from its stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// The kind of wait or work.
+    pub kind: ActivityKind,
+    /// Index into [`Thread::stack`] of the first frame of the application (above
+    /// the C library and Asterisk's lock, condition and semaphore wrappers).
+    pub frame: Option<usize>,
+}
+
+/// Kinds of thread activity that matter when a thread holds what others wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActivityKind {
+    /// Blocked acquiring a mutex or rwlock.
+    LockWait,
+    /// Waiting on a condition variable (`ast_cond_wait`): for a signal that may never come.
+    CondWait,
+    /// Waiting for a task it pushed to a taskprocessor to finish (synchronous push).
+    TaskWait,
+    /// Waiting on a semaphore (an idle taskprocessor thread).
+    SemWait,
+    /// In poll, epoll or select.
+    Poll,
+    /// Sleeping (nanosleep, usleep, sleep).
+    Sleep,
+    /// Blocked in a read, write, receive or accept.
+    Io,
+    /// In a database call (ODBC, SQLite, PostgreSQL, MySQL, Berkeley DB).
+    Database,
+    /// Waiting for another thread to exit (pthread_join).
+    Join,
+    /// None of the above: running, or a wait this tool does not know.
+    Other,
+}
+
+impl ActivityKind {
+    /// A few words for reports: "is in a condition wait".
+    pub fn describe(self) -> &'static str {
+        match self {
+            ActivityKind::LockWait => "is waiting for a lock",
+            ActivityKind::CondWait => "is in a condition wait",
+            ActivityKind::TaskWait => "is waiting for a task to finish",
+            ActivityKind::SemWait => "is waiting on a semaphore",
+            ActivityKind::Poll => "is in poll/epoll",
+            ActivityKind::Sleep => "is sleeping",
+            ActivityKind::Io => "is blocked in I/O",
+            ActivityKind::Database => "is in a database call",
+            ActivityKind::Join => "is waiting for a thread to exit",
+            ActivityKind::Other => "is running or in an unclassified wait",
+        }
+    }
+
+    /// A short label for JSON (`cond-wait`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivityKind::LockWait => "lock-wait",
+            ActivityKind::CondWait => "cond-wait",
+            ActivityKind::TaskWait => "task-wait",
+            ActivityKind::SemWait => "sem-wait",
+            ActivityKind::Poll => "poll",
+            ActivityKind::Sleep => "sleep",
+            ActivityKind::Io => "io",
+            ActivityKind::Database => "database",
+            ActivityKind::Join => "join",
+            ActivityKind::Other => "other",
+        }
+    }
 }
 
 impl<'a> Thread<'a> {
@@ -412,6 +541,7 @@ impl Dump<'_> {
     /// A copy that no longer borrows from the input.
     pub fn into_owned(self) -> Dump<'static> {
         Dump {
+            format: self.format,
             snapshots: self
                 .snapshots
                 .into_iter()
@@ -454,6 +584,26 @@ impl Thread<'_> {
                 .map(LockEntry::into_owned)
                 .collect(),
             line: self.line,
+            gdb_num: self.gdb_num,
+            stack: self.stack.into_iter().map(StackFrame::into_owned).collect(),
+            activity: self.activity,
+        }
+    }
+}
+
+impl StackFrame<'_> {
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> StackFrame<'static> {
+        StackFrame {
+            raw: own(self.raw),
+            level: self.level,
+            address: own_opt(self.address),
+            function: own(self.function),
+            args: own(self.args),
+            file: own_opt(self.file),
+            line: self.line,
+            library: own_opt(self.library),
+            locals: self.locals.into_iter().map(own).collect(),
         }
     }
 }

@@ -17,7 +17,22 @@
 //! ```
 
 pub mod clean;
+pub mod coredumper;
 pub mod csl;
+pub mod gdb;
+pub mod join;
+pub mod owners;
+
+/// Show at most this many characters of a line in a message.
+const EXCERPT: usize = 100;
+
+/// The start of a line, for messages.
+pub(crate) fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(EXCERPT) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
 
 use ast_locks_model::{Dump, Warning};
 
@@ -44,22 +59,84 @@ pub enum ParseError {
         /// The start of that line.
         found: String,
     },
+    /// An ast_coredumper locks file with its table header and no row: the
+    /// `show_locks` gdb macro failed (Asterisk 18 and 22 ship one that stops with
+    /// "There is no member named tracking.").
+    #[error(
+        "line {line}: this ast_coredumper locks file holds only its table header: its show_locks \
+         gdb macro failed (in Asterisk 18 and 22 it stops at \"There is no member named tracking.\"). \
+         Use `core show locks` output, or the backtraces ast_coredumper wrote beside it \
+         (<core>-brief.txt or -full.txt), with `ast-locks gdb-commands` for the owners"
+    )]
+    HeaderOnly {
+        /// 1-based line of the table header.
+        line: usize,
+    },
 }
 
-/// Parse a lock dump from bytes.
-///
-/// Invalid UTF-8 is replaced (U+FFFD) with a warning naming the first line it
-/// was found on; it is never fatal. Valid input is borrowed, not copied.
-pub fn parse(input: &[u8]) -> Result<Dump<'_>, ParseError> {
+/// The kinds of input ast-locks reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InputKind {
+    /// `core show locks`.
+    CoreShowLocks,
+    /// ast_coredumper's locks table or CSV.
+    CoredumperLocks,
+    /// gdb backtraces (`thread apply all bt`, `bt full`).
+    Gdb,
+    /// gdb look-ups of lock owners (`x/3dw`, `p *(pthread_mutex_t *)`).
+    Owners,
+}
+
+impl InputKind {
+    /// The label used in options and messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            InputKind::CoreShowLocks => "core-show-locks",
+            InputKind::CoredumperLocks => "coredumper-locks",
+            InputKind::Gdb => "gdb",
+            InputKind::Owners => "owners",
+        }
+    }
+}
+
+/// Tell what an input is from its content. `None` when it is none of them (the
+/// `core show locks` parser then says what was expected).
+pub fn detect(input: &[u8]) -> Option<InputKind> {
+    let text = String::from_utf8_lossy(input);
+    let text = text.as_ref();
+    if text.contains("=== Thread ID:") || text.contains("=== Currently Held Locks") {
+        return Some(InputKind::CoreShowLocks);
+    }
+    if coredumper::looks_like(text) {
+        return Some(InputKind::CoredumperLocks);
+    }
+    if gdb::looks_like(text) {
+        return Some(InputKind::Gdb);
+    }
+    if owners::looks_like(text) {
+        return Some(InputKind::Owners);
+    }
+    None
+}
+
+/// Parse a lock dump of a known kind (not [`InputKind::Owners`]: see [`owners::parse`]).
+pub fn parse_kind(input: &[u8], kind: InputKind) -> Result<Dump<'_>, ParseError> {
+    fn parse_text(s: &str, kind: InputKind) -> Result<Dump<'_>, ParseError> {
+        match kind {
+            InputKind::CoreShowLocks | InputKind::Owners => csl::parse_str(s),
+            InputKind::CoredumperLocks => coredumper::parse_str(s),
+            InputKind::Gdb => gdb::parse_str(s),
+        }
+    }
     match std::str::from_utf8(input) {
-        Ok(s) => csl::parse_str(s),
+        Ok(s) => parse_text(s, kind),
         Err(e) => {
             let line = 1 + input[..e.valid_up_to()]
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count();
             let repaired = String::from_utf8_lossy(input);
-            let mut dump = csl::parse_str(&repaired)?.into_owned();
+            let mut dump = parse_text(&repaired, kind)?.into_owned();
             dump.warnings.push(Warning {
                 line,
                 message: "invalid UTF-8 replaced with U+FFFD (first at this line)".to_string(),
@@ -68,6 +145,14 @@ pub fn parse(input: &[u8]) -> Result<Dump<'_>, ParseError> {
             Ok(dump)
         }
     }
+}
+
+/// Parse a `core show locks` dump from bytes.
+///
+/// Invalid UTF-8 is replaced (U+FFFD) with a warning naming the first line it
+/// was found on; it is never fatal. Valid input is borrowed, not copied.
+pub fn parse(input: &[u8]) -> Result<Dump<'_>, ParseError> {
+    parse_kind(input, InputKind::CoreShowLocks)
 }
 
 /// Parse a lock dump from text.

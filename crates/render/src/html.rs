@@ -132,14 +132,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
     if !r.source.is_empty() {
         about.push_str(&format!("<code>{}</code>: ", esc(r.source)));
     }
-    about.push_str("core show locks");
-    if let Some(g) = s.generation {
-        about.push_str(&format!(" ({g}"));
-        if let Some(ver) = &s.version {
-            about.push_str(&format!(", Asterisk {}", esc(ver)));
-        }
-        about.push(')');
-    }
+    about.push_str(&esc(&r.describe_input()));
     if r.snapshots > 1 {
         about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
     }

@@ -26,6 +26,8 @@ struct Doc<'r> {
 #[derive(Serialize)]
 struct Input<'r> {
     format: &'static str,
+    joined: &'r [&'r str],
+    notes: &'r [String],
     generation: Option<&'static str>,
     version: Option<&'r str>,
     snapshots: usize,
@@ -47,8 +49,17 @@ struct ThreadJ<'r> {
     lwp: Option<u64>,
     name: &'r str,
     start_routine: Option<&'r str>,
+    activity: Option<ActivityJ<'r>>,
     holds: Vec<&'r str>,
     waits_for: Option<WaitJ<'r>>,
+}
+
+#[derive(Serialize)]
+struct ActivityJ<'r> {
+    kind: &'static str,
+    function: Option<&'r str>,
+    file: Option<&'r str>,
+    line: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -121,7 +132,9 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     let doc = Doc {
         schema_version: SCHEMA_VERSION,
         input: Input {
-            format: "core-show-locks",
+            format: r.format.label(),
+            joined: r.joined,
+            notes: r.notes,
             generation: s.generation.map(|g| g.label()),
             version: s.version.as_deref(),
             snapshots: r.snapshots,
@@ -146,6 +159,15 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                 lwp: t.lwp,
                 name: &t.name,
                 start_routine: t.start.as_ref().map(|st| st.routine.as_ref()),
+                activity: t.activity.as_ref().map(|act| {
+                    let f = act.frame.and_then(|i| t.stack.get(i));
+                    ActivityJ {
+                        kind: act.kind.label(),
+                        function: f.map(|f| f.function.as_ref()),
+                        file: f.and_then(|f| f.file.as_deref()),
+                        line: f.and_then(|f| f.line),
+                    }
+                }),
                 holds: a.held_locks(s, i).into_iter().map(addr).collect(),
                 waits_for: a.waits[i].map(|(li, ei)| WaitJ {
                     lock: addr(li),

@@ -23,6 +23,7 @@
 
 pub mod dot;
 pub mod dump;
+pub mod gdbcmd;
 pub mod html;
 pub mod json;
 pub mod markdown;
@@ -31,7 +32,7 @@ pub mod text;
 pub mod view;
 
 use ast_locks_analysis::Analysis;
-use ast_locks_model::{Snapshot, Thread, Warning};
+use ast_locks_model::{InputFormat, Snapshot, Thread, Warning};
 
 /// What the renderers draw from.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +49,12 @@ pub struct Report<'r, 'a> {
     pub index: usize,
     /// The input's name for headings (`core-show-locks.txt`, `<stdin>`). Default empty.
     pub source: &'r str,
+    /// What kind of input the snapshot was read from. Default: `core show locks`.
+    pub format: InputFormat,
+    /// Other inputs joined to it (`gdb`, `owners`), for the heading. Default: none.
+    pub joined: &'r [&'r str],
+    /// Notes from joining inputs (owners not found, locks free when looked up). Default: none.
+    pub notes: &'r [String],
 }
 
 impl<'r, 'a> Report<'r, 'a> {
@@ -64,7 +71,48 @@ impl<'r, 'a> Report<'r, 'a> {
             snapshots: 1,
             index: 0,
             source: "",
+            format: InputFormat::CoreShowLocks,
+            joined: &[],
+            notes: &[],
         }
+    }
+
+    /// What the input was, for headings: `core show locks (21+, Asterisk 22.0.0)`,
+    /// `gdb backtraces + owners`.
+    pub fn describe_input(&self) -> String {
+        let s = self.snapshot;
+        let mut about = match self.format {
+            InputFormat::CoreShowLocks => "core show locks".to_string(),
+            InputFormat::CoredumperLocks => "ast_coredumper locks table".to_string(),
+            InputFormat::Gdb => "gdb backtraces".to_string(),
+        };
+        if let Some(g) = s.generation {
+            about.push_str(&format!(" ({g}"));
+            if let Some(v) = &s.version {
+                about.push_str(&format!(", Asterisk {v}"));
+            }
+            about.push(')');
+        }
+        for j in self.joined {
+            about.push_str(" + ");
+            about.push_str(j);
+        }
+        about
+    }
+
+    /// What a thread is doing according to its stack, with its top application
+    /// frame: `is in a condition wait in bridge_manager_thread() at bridge.c:4891`.
+    pub fn activity(&self, t: usize) -> Option<String> {
+        let th = &self.snapshot.threads[t];
+        let a = th.activity.as_ref()?;
+        let mut s = a.kind.describe().to_string();
+        if let Some(f) = a.frame.and_then(|i| th.stack.get(i)) {
+            s.push_str(&format!(" in {}()", f.function));
+            if let (Some(file), Some(line)) = (&f.file, f.line) {
+                s.push_str(&format!(" at {file}:{line}"));
+            }
+        }
+        Some(s)
     }
 
     fn thread(&self, i: usize) -> &'r Thread<'a> {
@@ -130,6 +178,7 @@ impl Report<'_, '_> {
     /// Where a waiting thread asked for its lock: `file:line function()`.
     pub fn wait_site(&self, t: usize) -> Option<String> {
         let (_, ei) = self.analysis.waits[t]?;
-        Some(self.snapshot.threads[t].entries[ei].location.to_string())
+        let loc = &self.snapshot.threads[t].entries[ei].location;
+        (!loc.file.is_empty()).then(|| loc.to_string())
     }
 }

@@ -178,14 +178,7 @@ pub fn write(
     if !r.source.is_empty() {
         about.push_str(&format!("{}: ", code(r.source)));
     }
-    about.push_str("`core show locks`");
-    if let Some(g) = s.generation {
-        about.push_str(&format!(" ({g}"));
-        if let Some(ver) = &s.version {
-            about.push_str(&format!(", Asterisk {}", text(ver)));
-        }
-        about.push(')');
-    }
+    about.push_str(&text(&r.describe_input()));
     if r.snapshots > 1 {
         about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
     }
@@ -277,7 +270,14 @@ pub fn write(
         for (i, g) in a.roots.iter().enumerate() {
             let what = match g.root {
                 Root::Deadlock(d) => format!("**deadlock {}**", d + 1),
-                Root::Holder(h) => format!("stalled holder {}", thread_ref(r, h)),
+                Root::Holder(h) => match r.activity(h) {
+                    Some(doing) => format!(
+                        "stalled holder {}, which {}",
+                        thread_ref(r, h),
+                        text(&doing)
+                    ),
+                    None => format!("stalled holder {}", thread_ref(r, h)),
+                },
                 Root::UnknownHolder(li) => format!("an unknown holder of {}", lock_ref(r, li)),
             };
             let n = g.threads.len();

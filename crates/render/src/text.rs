@@ -55,6 +55,9 @@ fn kind_word(e: &LockEntry<'_>) -> &'static str {
 }
 
 fn taken_at(e: &LockEntry<'_>) -> String {
+    if e.location.file.is_empty() {
+        return "an unknown place".to_string();
+    }
     format!(
         "{}:{} {}()",
         e.location.file, e.location.line, e.location.function
@@ -92,14 +95,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         about.push_str(r.source);
         about.push_str(": ");
     }
-    about.push_str("core show locks");
-    if let Some(g) = s.generation {
-        about.push_str(&format!(" ({g}"));
-        if let Some(v) = &s.version {
-            about.push_str(&format!(", Asterisk {v}"));
-        }
-        about.push(')');
-    }
+    about.push_str(&r.describe_input());
     if r.snapshots > 1 {
         about.push_str(&format!(
             ", snapshot {} of {} (the last is analysed unless --snapshot says otherwise)",
@@ -197,13 +193,19 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
                 .iter()
                 .map(|x| format!("thread {}", r.thread_label(x.thread)))
                 .collect();
+            let gdb = r.format == ast_locks_model::InputFormat::Gdb;
             writeln!(
                 w,
-                "  {name} {addr}: its holder is not listed; waited for by {}",
+                "  {name} {addr}: {}; waited for by {}",
+                if gdb {
+                    "owner unknown"
+                } else {
+                    "its holder is not listed"
+                },
                 waiters.join(", ")
             )?;
             let hints = a.locked_here(s, li);
-            if hints.is_empty() {
+            if hints.is_empty() && !gdb {
                 writeln!(
                     w,
                     "    no `Locked Here` line (printed only for awaited mutexes)"
@@ -217,12 +219,36 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
                 )?;
             }
         }
-        writeln!(
-            w,
-            "  Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
-             holding it, the per-thread lock tracking limit was reached, or the dump is not a \
-             consistent snapshot (take another one)."
-        )?;
+        if r.format == ast_locks_model::InputFormat::Gdb {
+            let file = if r.source.is_empty() || r.source == "<stdin>" {
+                "BT-FILE"
+            } else {
+                r.source
+            };
+            writeln!(
+                w,
+                "  A backtrace does not say who holds a lock. Look the owners up in gdb:\n    \
+                 ast-locks gdb-commands {file} > owners.gdb\n    \
+                 gdb -batch -x owners.gdb /usr/sbin/asterisk CORE > owners.txt   (or: gdb -batch -x owners.gdb -p PID)\n    \
+                 ast-locks {file} --owners owners.txt\n  \
+                 or let `ast-locks capture --core CORE --binary /usr/sbin/asterisk` do all of it."
+            )?;
+        } else {
+            writeln!(
+                w,
+                "  Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
+                 holding it, the per-thread lock tracking limit was reached, or the dump is not a \
+                 consistent snapshot (take another one)."
+            )?;
+        }
+    }
+
+    if !r.notes.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("Notes:"))?;
+        for n in r.notes {
+            writeln!(w, "  {n}")?;
+        }
     }
 
     if !a.anomalies.is_empty() {
@@ -272,11 +298,15 @@ fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) ->
             .unwrap_or_default();
         writeln!(
             w,
-            "    holds     {} {} ({}, taken at {}{held_for})",
+            "    holds     {} {} ({}{}{held_for})",
             e.name,
             e.addr,
             kind_word(e),
-            taken_at(e)
+            if e.location.file.is_empty() {
+                ", owner per gdb".to_string()
+            } else {
+                format!(", taken at {}", taken_at(e))
+            }
         )?;
     }
     if let Some((li, ei)) = a.waits[t] {
@@ -337,21 +367,27 @@ fn root_block(
                 .iter()
                 .zip(&a.entry_locks[h])
                 .filter(|(e, li)| e.is_holding() && !a.locks[**li].waiters.is_empty())
-                .map(|(e, _)| format!("{} {} (taken at {})", e.name, e.addr, taken_at(e)))
+                .map(|(e, _)| {
+                    if e.location.file.is_empty() {
+                        format!("{} {} (owner per gdb)", e.name, e.addr)
+                    } else {
+                        format!("{} {} (taken at {})", e.name, e.addr, taken_at(e))
+                    }
+                })
                 .collect();
-            writeln!(
-                w,
-                "    it holds {} and waits for no tracked lock",
-                awaited.join(", ")
-            )?;
+            let doing = r
+                .activity(h)
+                .unwrap_or_else(|| "waits for no tracked lock".to_string());
+            writeln!(w, "    it holds {} and {doing}", awaited.join(", "))?;
         }
         Root::UnknownHolder(li) => {
             let (name, addr) = a.lock_label(s, li);
-            writeln!(
-                w,
-                "  {n} behind {} of {name} {addr}",
-                st.yellow("an unknown holder")
-            )?;
+            let who = if r.format == ast_locks_model::InputFormat::Gdb {
+                "an owner not yet looked up"
+            } else {
+                "an unknown holder"
+            };
+            writeln!(w, "  {n} behind {} of {name} {addr}", st.yellow(who))?;
         }
     }
     // Threads with the same wait fold into one line unless --verbose asks for each.

@@ -60,15 +60,7 @@ struct Builder<'a> {
     saw_banner_or_thread: bool,
 }
 
-/// Show at most this many characters of a line in a warning.
-const EXCERPT: usize = 100;
-
-fn excerpt(s: &str) -> String {
-    match s.char_indices().nth(EXCERPT) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
-    }
-}
+use crate::excerpt;
 
 impl<'a> Builder<'a> {
     fn warn(&mut self, line: usize, message: String) {
