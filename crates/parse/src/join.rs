@@ -22,10 +22,12 @@ pub fn apply_owners(snapshot: &mut Snapshot<'_>, owners: &[Owner]) -> Vec<Warnin
             continue;
         };
         if o.lwp == 0 {
-            notes.push(Warning {
-                line: 0,
-                message: format!("{name} {addr} was free when its owner was looked up: the waits on it were moving"),
-            });
+            let message = if o.rwlock_writer {
+                format!("{name} {addr} has no writer: it is held by readers, which glibc does not record (look for threads that took it for reading)")
+            } else {
+                format!("{name} {addr} was free when its owner was looked up: the waits on it were moving")
+            };
+            notes.push(Warning { line: 0, message });
             continue;
         }
         let Some(t) = snapshot.threads.iter_mut().find(|t| t.lwp == Some(o.lwp)) else {
