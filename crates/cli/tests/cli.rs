@@ -519,3 +519,134 @@ fn markdown_and_html_on_stdout() {
                 == h.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
 }
+
+#[test]
+fn header_only_coredumper_locks_file_says_why_and_what_to_use() {
+    let o = run(&[data("asterisk-22.0.0-s1-abba/ast_coredumper-locks.txt")
+        .to_str()
+        .unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("holds only its table header"), "{e}");
+    assert!(e.contains("There is no member named tracking"), "{e}");
+    assert!(e.contains("-brief.txt"), "{e}");
+    // Beside the backtraces it is only a note: the backtraces are analysed.
+    let o = run(&[
+        "-f",
+        "text",
+        data("asterisk-22.0.0-s1-abba/ast_coredumper-locks.txt")
+            .to_str()
+            .unwrap(),
+        data("asterisk-22.0.0-s1-abba/ast_coredumper-brief.txt")
+            .to_str()
+            .unwrap(),
+        "--owners",
+        data("asterisk-22.0.0-s1-abba/gdb-mutex-x3dw.txt")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("holds only its table header"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn owners_alone_are_not_a_dump() {
+    let o = run(&[data("asterisk-22.0.0-s1-abba/gdb-mutex-x3dw.txt")
+        .to_str()
+        .unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("only owner look-ups"), "{}", stderr(&o));
+    let o = run(&[
+        data(ABBA).to_str().unwrap(),
+        "--owners",
+        data(ABBA).to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no owner look-up found"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn input_kind_is_detected_and_can_be_forced() {
+    let bt = data("asterisk-22.0.0-s1-abba/gdb-thread-apply-all-bt.txt");
+    let json = stdout(&run(&["-f", "json", bt.to_str().unwrap()]));
+    assert!(json.contains("\"format\": \"gdb\""), "{json}");
+    // Forcing the wrong kind is a clear error from that parser.
+    let o = run(&["--input", "core-show-locks", bt.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no `=== Thread ID:` block found"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["-f", "json", "--input", "gdb", data(ABBA).to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    // ast_coredumper's brief file is gdb output behind a banner.
+    let brief = data("asterisk-22.0.0-s1-abba/ast_coredumper-brief.txt");
+    let json = stdout(&run(&["-f", "json", brief.to_str().unwrap()]));
+    assert!(json.contains("\"format\": \"gdb\""), "{json}");
+}
+
+#[test]
+fn gdb_commands_list_every_awaited_lock() {
+    let o = run(&[
+        "gdb-commands",
+        data("asterisk-18.0.0-s4-convoy/gdb-thread-apply-all-bt.txt")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let c = stdout(&o);
+    assert_eq!(
+        c.matches("\nx/3dw 0x7fdccc4db240\n").count(),
+        1,
+        "one look-up per lock: {c}"
+    );
+    assert!(c.contains("set pagination off"));
+    assert!(stderr(&o).contains("1 awaited lock"));
+    // From a `core show locks` dump too.
+    let o = run(&["gdb-commands", data(ABBA).to_str().unwrap()]);
+    assert_eq!(stdout(&o).matches("x/3dw 0x").count(), 4, "{}", stdout(&o));
+}
+
+#[test]
+fn capture_without_gdb_says_so() {
+    let empty = tempdir();
+    let core = empty.join("core");
+    std::fs::write(&core, b"not a core").unwrap();
+    let o = bin()
+        .env("PATH", &empty)
+        .args([
+            "capture",
+            "--core",
+            core.to_str().unwrap(),
+            "--binary",
+            core.to_str().unwrap(),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("gdb is not installed"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "capture",
+        "--core",
+        "/nonexistent/core",
+        "--binary",
+        "/bin/sh",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such core file"), "{}", stderr(&o));
+    let o = run(&["capture"]);
+    assert_eq!(o.status.code(), Some(2), "capture needs --core or --pid");
+}

@@ -12,14 +12,54 @@ fn root() -> PathBuf {
 /// Files under `testdata/` that are not a dump on their own, with what covers them:
 /// owner look-ups (joined below) and the header-only ast_coredumper locks file
 /// (an error, tested in cli.rs).
-const NOT_DUMPS: [&str; 3] = [
+const NOT_DUMPS: [&str; 6] = [
     "asterisk-22.0.0-s1-abba/gdb-mutex-x3dw.txt",
     "asterisk-18.0.0-s4-convoy/gdb-mutex-x3dw.txt",
     "asterisk-22.0.0-s1-abba/ast_coredumper-locks.txt",
+    "locks-demo-glibc-2.36/gdb-owners.txt",
+    "handmade/gdb-glibc-2.17-centos7-owners.txt",
+    "handmade/gdb-glibc-2.28-debian10-owners.txt",
 ];
 
 /// Inputs read together as one moment: (golden stem, arguments; paths are under `testdata/`).
-const JOINED: [(&str, &[&str]); 4] = [
+const JOINED: [(&str, &[&str]); 9] = [
+    (
+        "locks-demo-glibc-2.36/gdb-with-owners",
+        &[
+            "locks-demo-glibc-2.36/gdb-thread-apply-all-bt.txt",
+            "--owners",
+            "locks-demo-glibc-2.36/gdb-owners.txt",
+        ],
+    ),
+    (
+        "locks-demo-glibc-2.36/gdb-full-with-owners",
+        &[
+            "locks-demo-glibc-2.36/gdb-thread-apply-all-bt-full.txt",
+            "locks-demo-glibc-2.36/gdb-owners.txt",
+        ],
+    ),
+    (
+        "handmade/gdb-glibc-2.17-centos7-with-owners",
+        &[
+            "handmade/gdb-glibc-2.17-centos7.txt",
+            "--owners",
+            "handmade/gdb-glibc-2.17-centos7-owners.txt",
+        ],
+    ),
+    (
+        "handmade/gdb-glibc-2.28-debian10-with-owners",
+        &[
+            "handmade/gdb-glibc-2.28-debian10.txt",
+            "handmade/gdb-glibc-2.28-debian10-owners.txt",
+        ],
+    ),
+    (
+        "handmade/v12-task-wait-holder-with-gdb",
+        &[
+            "handmade/v12-task-wait-holder.txt",
+            "handmade/gdb-glibc-2.31-task-wait.txt",
+        ],
+    ),
     (
         "asterisk-22.0.0-s1-abba/gdb-with-owners",
         &[
@@ -148,9 +188,11 @@ fn golden_outputs_for_every_testdata_dump() {
         for format in FORMATS {
             let (got, code) = run_args(args, format);
             assert!(code == 0 || code == 1, "{args:?}: exit {code}");
-            let golden = root()
-                .join("testdata/golden")
-                .join(stem.with_extension(extension(format)));
+            let golden = root().join("testdata/golden").join(format!(
+                "{}.{}",
+                stem.display(),
+                extension(format)
+            ));
             if bless {
                 std::fs::create_dir_all(golden.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&golden, &got).expect("write golden");

@@ -5,8 +5,8 @@
 //! - `x/3dw ADDR` → `0x7f67a50f1100 <s1_mutex_a>:\t2\t1\t32380`: lock word, count,
 //!   owner LWP (x86-64 glibc `pthread_mutex_t`);
 //! - `p *(pthread_mutex_t *) ADDR` → `$1 = {__data = {__lock = 2, __count = 0, __owner = 3803, …`;
-//! - `p *(pthread_rwlock_t *) ADDR` → `… __cur_writer = 3803 …` (the writer; readers
-//!   are not recorded by glibc);
+//! - `p *(pthread_rwlock_t *) ADDR` → `… __cur_writer = 3803 …` (`__writer` before glibc
+//!   2.25; the writer only: glibc does not record readers);
 //! - `bt full` locals named `__owner = N` under a lock-wait frame (see [`from_locals`]).
 //!
 //! For the `p` forms the address comes from the command echoed before the value:
@@ -92,7 +92,8 @@ pub fn parse(input: &str) -> Vec<Owner> {
         }
         if let Some((addr, rw)) = current {
             let value = if rw {
-                field(line, "__cur_writer =")
+                // glibc 2.25+ calls the writer `__cur_writer`, older ones `__writer`.
+                field(line, "__cur_writer =").or_else(|| field(line, "__writer ="))
             } else {
                 field(line, "__owner =")
             };
