@@ -551,6 +551,7 @@ struct Moment<'a> {
     dump: Dump<'a>,
     joined: Vec<&'static str>,
     notes: Vec<String>,
+    looked_up: Vec<u64>,
 }
 
 fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
@@ -655,11 +656,13 @@ fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
         }
         joined.push("owners");
     }
+    let looked_up = owners_found.iter().map(|o| o.addr).collect();
     Ok(Moment {
         name: &primary_input.name,
         dump,
         joined,
         notes,
+        looked_up,
     })
 }
 
@@ -699,6 +702,7 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
         format: dump.format,
         joined: &moment.joined,
         notes: &moment.notes,
+        looked_up: &moment.looked_up,
     };
 
     let to_terminal = opts.output.is_none() && io::stdout().is_terminal();

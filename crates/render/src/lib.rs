@@ -55,6 +55,8 @@ pub struct Report<'r, 'a> {
     pub joined: &'r [&'r str],
     /// Notes from joining inputs (owners not found, locks free when looked up). Default: none.
     pub notes: &'r [String],
+    /// Addresses whose owners were looked up in gdb. Default: none.
+    pub looked_up: &'r [u64],
 }
 
 impl<'r, 'a> Report<'r, 'a> {
@@ -74,7 +76,15 @@ impl<'r, 'a> Report<'r, 'a> {
             format: InputFormat::CoreShowLocks,
             joined: &[],
             notes: &[],
+            looked_up: &[],
         }
+    }
+
+    /// True when the owner of this lock was looked up (and found to be no listed
+    /// thread: a rwlock held by readers, or an owner that exited).
+    pub fn was_looked_up(&self, lock: usize) -> bool {
+        let (_, addr) = self.analysis.lock_label(self.snapshot, lock);
+        ast_locks_model::parse_address(addr).is_some_and(|a| self.looked_up.contains(&a))
     }
 
     /// What the input was, for headings: `core show locks (21+, Asterisk 22.0.0)`,

@@ -180,13 +180,14 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         })
         .collect();
     if !unknown.is_empty() {
+        let unknown = &unknown;
         writeln!(w)?;
         writeln!(
             w,
             "{}",
             st.bold("Unknown holders (no listed thread holds the lock):")
         )?;
-        for li in unknown {
+        for &li in unknown {
             let (name, addr) = a.lock_label(s, li);
             let waiters: Vec<String> = a.locks[li]
                 .waiters
@@ -219,7 +220,13 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
                 )?;
             }
         }
-        if r.format == ast_locks_model::InputFormat::Gdb {
+        let not_looked_up = unknown.iter().any(|&l| !r.was_looked_up(l));
+        if r.format == ast_locks_model::InputFormat::Gdb && !not_looked_up {
+            writeln!(
+                w,
+                "  gdb was asked: see the notes below (readers of a rwlock are not recorded by glibc)."
+            )?;
+        } else if r.format == ast_locks_model::InputFormat::Gdb {
             let file = if r.source.is_empty() || r.source == "<stdin>" {
                 "BT-FILE"
             } else {
@@ -382,10 +389,12 @@ fn root_block(
         }
         Root::UnknownHolder(li) => {
             let (name, addr) = a.lock_label(s, li);
-            let who = if r.format == ast_locks_model::InputFormat::Gdb {
-                "an owner not yet looked up"
-            } else {
+            let who = if r.format != ast_locks_model::InputFormat::Gdb {
                 "an unknown holder"
+            } else if r.was_looked_up(li) {
+                "a holder gdb could not name"
+            } else {
+                "an owner not yet looked up"
             };
             writeln!(w, "  {n} behind {} of {name} {addr}", st.yellow(who))?;
         }
