@@ -313,26 +313,6 @@ fn examples_are_current_output() {
     }
 }
 
-/// The README's first command and the output it shows must be real.
-#[test]
-fn readme_output_is_what_the_tool_prints() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
-    let cmd = "$ cargo run -q -- -f text testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt\n";
-    let start = readme.find(cmd).expect("README shows the first command") + cmd.len();
-    let end = start + readme[start..].find("```").expect("block ends");
-    let shown = &readme[start..end];
-    let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
-        .current_dir(root())
-        .args([
-            "-f",
-            "text",
-            "testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt",
-        ])
-        .output()
-        .expect("binary runs");
-    assert_eq!(shown, String::from_utf8_lossy(&out.stdout));
-}
-
 /// `--renderer graphviz` (the picture Graphviz draws) for every dump: valid SVG with the
 /// deadlock drawn red, the same nodes as the built-in picture, for each layout.
 #[test]
@@ -378,21 +358,66 @@ fn graphviz_renderer_svg_properties() {
     }
 }
 
-/// The text report shown in docs/output-text.md must be real.
+/// Every `$ ast-locks …` example in the README and docs/ that reads files from
+/// testdata/ (no pipe, redirection or capture) shows exactly what the tool prints.
 #[test]
-fn docs_text_output_is_what_the_tool_prints() {
-    let doc = std::fs::read_to_string(root().join("docs/output-text.md")).expect("doc");
-    let cmd = "$ ast-locks -f text testdata/handmade/v21-convoy-stalled-holder.txt\n";
-    let start = doc.find(cmd).expect("doc shows the command") + cmd.len();
-    let end = start + doc[start..].find("```").expect("block ends");
-    let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
-        .current_dir(root())
-        .args([
-            "-f",
-            "text",
-            "testdata/handmade/v21-convoy-stalled-holder.txt",
-        ])
-        .output()
-        .expect("binary runs");
-    assert_eq!(&doc[start..end], String::from_utf8_lossy(&out.stdout));
+fn documented_examples_show_real_output() {
+    let mut pages = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    let mut checked = 0;
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("page");
+        let mut lines = text.lines().peekable();
+        let mut in_console = false;
+        while let Some(line) = lines.next() {
+            if line.starts_with("```") {
+                in_console = line == "```console" && !in_console;
+                continue;
+            }
+            if !in_console {
+                continue;
+            }
+            let cmd = line
+                .strip_prefix("$ ast-locks ")
+                .or_else(|| line.strip_prefix("$ cargo run -q -- "));
+            let Some(cmd) = cmd else { continue };
+            let runnable = cmd.contains("testdata/")
+                && !cmd.contains(['|', '>', '<'])
+                && !cmd.contains("-o ")
+                && !cmd.starts_with("capture")
+                && !cmd.starts_with("gdb-commands");
+            if !runnable {
+                continue;
+            }
+            let mut shown = String::new();
+            while let Some(next) = lines.peek() {
+                if next.starts_with("$ ") || next.starts_with("```") {
+                    break;
+                }
+                shown.push_str(next);
+                shown.push('\n');
+                lines.next();
+            }
+            let args: Vec<&str> = cmd.split_whitespace().collect();
+            let out = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+                .current_dir(root())
+                .args(&args)
+                .output()
+                .expect("binary runs");
+            assert_eq!(
+                shown,
+                String::from_utf8_lossy(&out.stdout),
+                "{}: `ast-locks {cmd}`",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} documented examples found");
 }
