@@ -198,6 +198,36 @@ $2 = {__data = {__readers = 11, __writers = 0, __wrphase_futex = 1, __writers_fu
     }
 
     #[test]
+    fn owners_from_bt_full_locals_of_the_wait_frames_only() {
+        let text = "\
+Thread 2 (Thread 0x7f0000000200 (LWP 202)):
+#0  __lll_lock_wait (futex=futex@entry=0x5600000010a0 <m>, private=0) at lowlevellock.c:52
+        __owner = 201
+#1  0x00007f in __GI___pthread_mutex_lock (mutex=0x5600000010a0 <m>) at ../nptl/pthread_mutex_lock.c:80
+        id = <optimized out>
+#2  0x000056 in worker (arg=0x0) at demo.c:9
+        reentr_mutex = {__data = {__lock = 1, __count = 1, __owner = 999, __nusers = 1}}
+        __owner = 777
+
+Thread 1 (Thread 0x7f0000000100 (LWP 201)):
+#0  0x00007f in __GI___clock_nanosleep (clock_id=0, flags=0, req=0x7ffc, rem=0x7ffc) at ../sysdeps/unix/sysv/linux/clock_nanosleep.c:48
+#1  0x000056 in holder (arg=0x0) at demo.c:4
+";
+        let dump = crate::gdb::parse_str(text).expect("parses");
+        let found = from_locals(&dump.snapshots[0]);
+        // The application frame's locals (an unrelated tracking mutex, a local of the
+        // same name) are not read.
+        assert_eq!(
+            found,
+            vec![Owner {
+                addr: 0x5600000010a0,
+                lwp: 201,
+                rwlock_writer: false
+            }]
+        );
+    }
+
+    #[test]
     fn real_owner_files() {
         for (file, want) in [
             (
