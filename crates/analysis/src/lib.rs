@@ -27,6 +27,9 @@
 //! assert_eq!(analysis.deadlocks[0].cycle, vec![0, 1]);
 //! ```
 
+pub mod lockorder;
+pub mod series;
+
 use ast_locks_model::{Location, LockKind, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, VecDeque};

@@ -6,7 +6,7 @@
 //! not an error).
 
 use ast_locks_analysis::{analyze, Options, RwLockPolicy};
-use ast_locks_model::Dump;
+use ast_locks_model::{Dump, Snapshot};
 use ast_locks_parse::{owners, InputKind, ParseError};
 use ast_locks_render::svg::{self, Layout as GvLayout};
 use ast_locks_render::view::{View, ViewKind, ViewOptions};
@@ -116,6 +116,68 @@ struct Opts {
     /// Graphviz layout program for --renderer graphviz
     #[arg(long, value_enum)]
     layout: Option<LayoutArg>,
+
+    /// Flag holders that have held an awaited lock longer than this (Asterisk 21+
+    /// timings): `5s`, `500ms`, `2m`, `1h`
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    stall_after: Duration,
+
+    /// Lock-order pairs to stop reporting as potential deadlocks: one
+    /// `<lock name> -> <lock name>` per line, `#` comments
+    #[arg(long, value_name = "FILE")]
+    suppress: Option<PathBuf>,
+
+    /// What makes the exit status 1 (comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "deadlock")]
+    fail_on: Vec<FailOn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// A deadlock in the analysed snapshot
+    Deadlock,
+    /// An awaited lock held longer than --stall-after
+    Stall,
+    /// A lock-order cycle (potential deadlock) in any snapshot
+    Potential,
+}
+
+/// A duration as given and in microseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Duration {
+    text: String,
+    micros: u64,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a duration: give a number and a unit (5s, 500ms, 2m, 1h)")
+    })?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" => 1e6,
+        "ms" => 1e3,
+        "us" | "µs" => 1.0,
+        "m" | "min" => 60e6,
+        "h" => 3600e6,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`: use ms, s, m or h"
+            ))
+        }
+    };
+    let micros = value * scale;
+    if !micros.is_finite() || !(0.0..=1e18).contains(&micros) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(Duration {
+        text: t.to_string(),
+        micros: micros as u64,
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,7 +198,24 @@ enum Command {
     },
     /// Run gdb on a core file (or, explicitly, a live process) to collect every
     /// thread's backtrace and the owners of the awaited locks, then analyse them
-    Capture(Capture),
+    Capture(Box<Capture>),
+    /// What appeared, disappeared and persisted between two dumps of one process
+    /// (waits and deadlocks; threads matched by id and LWP)
+    Diff {
+        /// The earlier dump
+        old: PathBuf,
+        /// The later dump
+        new: PathBuf,
+        /// text or json
+        #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +346,7 @@ fn main() -> ExitCode {
             .or_else(|e| ignore_broken_pipe(e).map(|()| false)),
         Some(Command::GdbCommands { file }) => gdb_commands(file),
         Some(Command::Capture(c)) => capture(c),
+        Some(Command::Diff { old, new, format }) => diff(old, new, *format),
         None => load(&cli.files, &cli.opts).and_then(|inputs| report(&inputs, &cli.opts)),
     };
     match result {
@@ -548,6 +628,8 @@ fn load(files: &[PathBuf], opts: &Opts) -> Result<Vec<Input>, Failure> {
 /// and notes from joining.
 struct Moment<'a> {
     name: &'a str,
+    /// Earlier dumps of the same kind, in time order: snapshots before `dump`'s.
+    earlier: Vec<Dump<'a>>,
     dump: Dump<'a>,
     joined: Vec<&'static str>,
     notes: Vec<String>,
@@ -591,13 +673,12 @@ fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
         .filter(|&i| dumps[i].0.kind == primary_kind)
         .collect();
     if same.len() > 1 {
-        let _ = writeln!(
-            io::stderr(),
-            "ast-locks: {} {} inputs given: they are taken as snapshots in time order; only the last ({}) is analysed",
+        notes.push(format!(
+            "{} {} inputs read as snapshots in time order; the last ({}) is the one reported in detail",
             same.len(),
             primary_kind.label(),
             dumps[same[same.len() - 1]].0.name
-        );
+        ));
     }
     let last_of = |k: InputKind, dumps: &mut Vec<(&Input, Dump<'_>)>| -> Option<usize> {
         (0..dumps.len()).rev().find(|&i| dumps[i].0.kind == k)
@@ -610,6 +691,18 @@ fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
     };
     let mut gdb = gdb_at.map(|i| dumps[i].1.snapshots.pop());
     let (primary_input, mut dump) = dumps.swap_remove(primary_at);
+    // swap_remove moved the last element into `primary_at`: restore input order first.
+    if primary_at < dumps.len() {
+        let moved = dumps.pop();
+        if let Some(m) = moved {
+            dumps.insert(primary_at, m);
+        }
+    }
+    let earlier: Vec<Dump<'_>> = dumps
+        .into_iter()
+        .filter(|(i, _)| i.kind == primary_kind)
+        .map(|(_, d)| d)
+        .collect();
     let mut joined = Vec::new();
     // Backtraces of the same moment: attach each thread's stack by LWP.
     let mut owners_found = Vec::new();
@@ -659,6 +752,7 @@ fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
     let looked_up = owners_found.iter().map(|o| o.addr).collect();
     Ok(Moment {
         name: &primary_input.name,
+        earlier,
         dump,
         joined,
         notes,
@@ -671,7 +765,14 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
     let moment = join_inputs(inputs)?;
     let name = moment.name;
     let dump = &moment.dump;
-    let count = dump.snapshots.len();
+    // Every snapshot of the series, in time order: earlier files, then this one's.
+    let all: Vec<&Snapshot<'_>> = moment
+        .earlier
+        .iter()
+        .flat_map(|d| &d.snapshots)
+        .chain(&dump.snapshots)
+        .collect();
+    let count = all.len();
     let index = match opts.snapshot {
         None => count.saturating_sub(1),
         Some(n) if n >= 1 && n <= count => n - 1,
@@ -682,7 +783,7 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
             )))
         }
     };
-    let Some(snapshot) = dump.snapshots.get(index) else {
+    let Some(&snapshot) = all.get(index) else {
         return Err(Failure(format!("{name}: no snapshot found")));
     };
     let options = Options {
@@ -691,10 +792,52 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
             Policy::WriterPreferring => RwLockPolicy::WriterPreferring,
         },
     };
-    let analysis = analyze(snapshot, &options);
+    let analyses: Vec<ast_locks_analysis::Analysis> =
+        all.iter().map(|s| analyze(s, &options)).collect();
+    let analysis = &analyses[index];
+    let series = (count > 1).then(|| {
+        let refs: Vec<&ast_locks_analysis::Analysis> = analyses.iter().collect();
+        ast_locks_analysis::series::series(&all, &refs)
+    });
+    let stalls = ast_locks_analysis::series::stalls(snapshot, analysis, opts.stall_after.micros);
+    let longest = ast_locks_analysis::series::longest_held(snapshot, analysis);
+    let suppress = match &opts.suppress {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure(format!("{}: cannot read: {e}", path.display())))?;
+            ast_locks_analysis::lockorder::parse_suppressions(&text)
+                .map_err(|(line, msg)| Failure(format!("{}: line {line}: {msg}", path.display())))?
+        }
+        None => Vec::new(),
+    };
+    // A lock-order cycle that did deadlock in a snapshot is reported as the deadlock.
+    let deadlocked: Vec<Vec<String>> = all
+        .iter()
+        .zip(&analyses)
+        .flat_map(|(s, a)| {
+            a.deadlocks.iter().map(move |d| {
+                let mut l: Vec<String> = d
+                    .locks
+                    .iter()
+                    .map(|&l| a.lock_label(s, l).1.to_string())
+                    .collect();
+                l.sort();
+                l
+            })
+        })
+        .collect();
+    let potential: Vec<_> = ast_locks_analysis::lockorder::potential_deadlocks(&all, &suppress)
+        .into_iter()
+        .filter(|p| {
+            let mut addrs = p.addresses.clone();
+            addrs.sort();
+            addrs.is_empty() || !deadlocked.contains(&addrs)
+        })
+        .collect();
+    let trylocks = ast_locks_analysis::series::trylocks(snapshot);
     let report = Report {
         snapshot,
-        analysis: &analysis,
+        analysis,
         warnings: &dump.warnings,
         snapshots: count,
         index,
@@ -703,6 +846,12 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
         joined: &moment.joined,
         notes: &moment.notes,
         looked_up: &moment.looked_up,
+        series: series.as_ref(),
+        stalls: &stalls,
+        stall_after: &opts.stall_after.text,
+        longest_held: longest.as_ref(),
+        potential: &potential,
+        trylocks: &trylocks,
     };
 
     let to_terminal = opts.output.is_none() && io::stdout().is_terminal();
@@ -806,5 +955,50 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
             );
         }
     }
-    Ok(!analysis.deadlocks.is_empty())
+    let fail = opts.fail_on.iter().any(|f| match f {
+        FailOn::Deadlock => !analysis.deadlocks.is_empty(),
+        FailOn::Stall => !stalls.is_empty(),
+        FailOn::Potential => !potential.is_empty(),
+    });
+    Ok(fail)
+}
+
+/// `ast-locks diff OLD NEW`.
+fn diff(old: &Path, new: &Path, format: DiffFormat) -> Result<bool, Failure> {
+    let options = Options::default();
+    let load_one = |p: &Path| -> Result<Vec<Input>, Failure> {
+        let (name, bytes) = read_input(p)?;
+        let kind = ast_locks_parse::detect(&bytes).unwrap_or(InputKind::CoreShowLocks);
+        Ok(vec![Input {
+            name,
+            bytes,
+            kind,
+            given: true,
+        }])
+    };
+    let old_inputs = load_one(old)?;
+    let new_inputs = load_one(new)?;
+    let old_m = join_inputs(&old_inputs)?;
+    let new_m = join_inputs(&new_inputs)?;
+    let (Some(os), Some(ns)) = (old_m.dump.snapshots.last(), new_m.dump.snapshots.last()) else {
+        return Err(Failure("no snapshot found".to_string()));
+    };
+    let (oa, na) = (analyze(os, &options), analyze(ns, &options));
+    let d = ast_locks_analysis::series::diff((os, &oa), (ns, &na));
+    let mut out = Vec::new();
+    let written = match format {
+        DiffFormat::Text => {
+            ast_locks_render::diff::write_text(&mut out, &d, old_m.name, new_m.name)
+        }
+        DiffFormat::Json => {
+            ast_locks_render::diff::write_json(&mut out, &d, old_m.name, new_m.name)
+        }
+    };
+    written.map_err(|e| Failure(format!("cannot render the diff: {e}")))?;
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(&out)
+        .and_then(|()| stdout.flush())
+        .or_else(ignore_broken_pipe)?;
+    Ok(false)
 }

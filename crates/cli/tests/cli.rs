@@ -217,12 +217,15 @@ fn writer_preferring_policy_turns_the_reader_retake_into_a_deadlock() {
 }
 
 #[test]
-fn several_files_say_which_one_is_analysed() {
+fn several_files_are_snapshots_in_time_order() {
     let a = data(CONVOY);
     let b = data(ABBA);
     let o = run(&["-f", "json", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("only the last"), "{}", stderr(&o));
+    let j = stdout(&o);
+    assert!(j.contains("\"snapshots\": 2"), "{j}");
+    assert!(j.contains("read as snapshots in time order"), "{j}");
+    assert!(j.contains("\"verdict\": \"transient-deadlock\""), "{j}");
 }
 
 #[test]

@@ -146,6 +146,49 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
         about.push_str("; <strong>the dump is truncated</strong>");
     }
     writeln!(w, "<p class=\"about\">{about}</p>")?;
+    if let Some(series) = r.series {
+        writeln!(
+            w,
+            "<p class=\"series\"><strong>{}</strong></p>",
+            esc(&series.headline())
+        )?;
+    }
+    if !r.potential.is_empty() {
+        writeln!(w, "<h2>Potential deadlocks (lock order)</h2>")?;
+        writeln!(w, "<ul>")?;
+        for p in r.potential {
+            let mut ring: Vec<String> = p
+                .classes
+                .iter()
+                .map(|c| format!("<code>{}</code>", esc(c)))
+                .collect();
+            ring.push(format!("<code>{}</code>", esc(&p.classes[0])));
+            writeln!(
+                w,
+                "<li>{} ({})</li>",
+                ring.join(" &rarr; "),
+                p.confidence.label()
+            )?;
+        }
+        writeln!(w, "</ul>")?;
+    }
+    if !r.stalls.is_empty() {
+        writeln!(w, "<h2>Stalls</h2>")?;
+        writeln!(w, "<ul>")?;
+        for x in r.stalls {
+            let (name, addr) = a.lock_label(s, x.lock);
+            writeln!(
+                w,
+                "<li><code>{}</code> has held <code>{}</code> <code>{}</code> for {}; {} waiting</li>",
+                esc(&s.threads[x.thread].id),
+                esc(name),
+                esc(addr),
+                esc(&x.held_for),
+                x.waiters
+            )?;
+        }
+        writeln!(w, "</ul>")?;
+    }
 
     writeln!(w, "<h2>Waits-for graph</h2>")?;
     if v.threads_left_out > 0 {

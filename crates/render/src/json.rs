@@ -21,6 +21,96 @@ struct Doc<'r> {
     deadlocks: Vec<DeadlockJ<'r>>,
     blocked: Vec<BlockedJ<'r>>,
     anomalies: Vec<AnomalyJ<'r>>,
+    stalls: Vec<StallJ<'r>>,
+    longest_held: Option<StallJ<'r>>,
+    potential_deadlocks: Vec<PotentialJ<'r>>,
+    trylock_failures: Vec<TrylockJ<'r>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    series: Option<SeriesJ<'r>>,
+}
+
+#[derive(Serialize)]
+struct StallJ<'r> {
+    thread: &'r str,
+    lock: &'r str,
+    held_for: &'r str,
+    held_for_seconds: f64,
+    waiters: usize,
+}
+
+#[derive(Serialize)]
+struct EvidenceJ<'r> {
+    snapshot: usize,
+    thread: &'r str,
+    first_addr: &'r str,
+    first_at: Option<&'r str>,
+    then_addr: &'r str,
+    then_at: Option<&'r str>,
+    waiting: bool,
+}
+
+#[derive(Serialize)]
+struct StepJ<'r> {
+    first: &'r str,
+    then: &'r str,
+    evidence: Vec<EvidenceJ<'r>>,
+}
+
+#[derive(Serialize)]
+struct PotentialJ<'r> {
+    classes: &'r [String],
+    confidence: &'static str,
+    addresses: &'r [String],
+    steps: Vec<StepJ<'r>>,
+}
+
+#[derive(Serialize)]
+struct TrylockJ<'r> {
+    thread: &'r str,
+    lock: &'r str,
+    name: &'r str,
+    attempts: Option<u32>,
+    suspect: bool,
+}
+
+#[derive(Serialize)]
+struct KeyJ<'r> {
+    id: &'r str,
+    lwp: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct SeriesCycleJ<'r> {
+    threads: Vec<KeyJ<'r>>,
+    locks: &'r [String],
+    seen: &'r [bool],
+}
+
+#[derive(Serialize)]
+struct ConvoyJ<'r> {
+    lock: &'r str,
+    name: &'r str,
+    sizes: &'r [usize],
+    holders: Vec<Option<KeyJ<'r>>>,
+    growing: bool,
+}
+
+#[derive(Serialize)]
+struct SeriesWaitJ<'r> {
+    thread: KeyJ<'r>,
+    lock: &'r str,
+    holders: Vec<KeyJ<'r>>,
+    seen: &'r [bool],
+}
+
+#[derive(Serialize)]
+struct SeriesJ<'r> {
+    snapshots: usize,
+    verdict: &'static str,
+    headline: String,
+    deadlocks: Vec<SeriesCycleJ<'r>>,
+    convoys: Vec<ConvoyJ<'r>>,
+    waits: Vec<SeriesWaitJ<'r>>,
 }
 
 #[derive(Serialize)]
@@ -111,6 +201,68 @@ struct BlockedJ<'r> {
 struct AnomalyJ<'r> {
     thread: &'r str,
     message: &'r str,
+}
+
+fn stall<'r>(r: &Report<'r, '_>, x: &'r ast_locks_analysis::series::Stall) -> StallJ<'r> {
+    StallJ {
+        thread: &r.snapshot.threads[x.thread].id,
+        lock: r.analysis.lock_label(r.snapshot, x.lock).1,
+        held_for: &x.held_for,
+        held_for_seconds: x.held_for_micros as f64 / 1e6,
+        waiters: x.waiters,
+    }
+}
+
+fn key(k: &ast_locks_analysis::series::ThreadKey) -> KeyJ<'_> {
+    KeyJ {
+        id: &k.id,
+        lwp: k.lwp,
+    }
+}
+
+fn series(s: &ast_locks_analysis::series::Series) -> SeriesJ<'_> {
+    use ast_locks_analysis::series::SeriesVerdict;
+    SeriesJ {
+        snapshots: s.snapshots,
+        verdict: match s.verdict {
+            SeriesVerdict::ConfirmedDeadlock(_) => "confirmed-deadlock",
+            SeriesVerdict::StuckHolder(_) => "stuck-holder",
+            SeriesVerdict::TransientDeadlock(_) => "transient-deadlock",
+            SeriesVerdict::Contention => "contention",
+            SeriesVerdict::Calm => "calm",
+        },
+        headline: s.headline(),
+        deadlocks: s
+            .cycles
+            .iter()
+            .map(|c| SeriesCycleJ {
+                threads: c.threads.iter().map(key).collect(),
+                locks: &c.locks,
+                seen: &c.seen,
+            })
+            .collect(),
+        convoys: s
+            .convoys
+            .iter()
+            .map(|c| ConvoyJ {
+                lock: &c.lock,
+                name: &c.name,
+                sizes: &c.sizes,
+                holders: c.holders.iter().map(|h| h.as_ref().map(key)).collect(),
+                growing: c.growing(),
+            })
+            .collect(),
+        waits: s
+            .waits
+            .iter()
+            .map(|w| SeriesWaitJ {
+                thread: key(&w.thread),
+                lock: &w.lock,
+                holders: w.holders.iter().map(key).collect(),
+                seen: &w.seen,
+            })
+            .collect(),
+    }
 }
 
 fn dedup(mut v: Vec<&str>) -> Vec<&str> {
@@ -229,6 +381,53 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                 message: &x.message,
             })
             .collect(),
+        stalls: r.stalls.iter().map(|x| stall(r, x)).collect(),
+        longest_held: r.longest_held.map(|x| stall(r, x)),
+        potential_deadlocks: r
+            .potential
+            .iter()
+            .map(|p| PotentialJ {
+                classes: &p.classes,
+                confidence: p.confidence.label(),
+                addresses: &p.addresses,
+                steps: p
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(k, ev)| StepJ {
+                        first: &p.classes[k],
+                        then: &p.classes[(k + 1) % p.classes.len()],
+                        evidence: ev
+                            .iter()
+                            .map(|e| EvidenceJ {
+                                snapshot: e.snapshot + 1,
+                                thread: &e.thread,
+                                first_addr: &e.first_addr,
+                                first_at: e.first_at.as_deref(),
+                                then_addr: &e.then_addr,
+                                then_at: e.then_at.as_deref(),
+                                waiting: e.waiting,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        trylock_failures: r
+            .trylocks
+            .iter()
+            .map(|x| {
+                let e = &s.threads[x.thread].entries[x.entry];
+                TrylockJ {
+                    thread: tid(x.thread),
+                    lock: &e.addr,
+                    name: &e.name,
+                    attempts: x.attempts,
+                    suspect: x.suspect,
+                }
+            })
+            .collect(),
+        series: r.series.map(series),
     };
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(|e| match e.io_error_kind() {
         // Keep the kind so that callers can tell a closed pipe from a real failure.

@@ -21,6 +21,7 @@
 //! assert!(String::from_utf8(out).unwrap().starts_with("no cycle: 1 thread waits, behind 1 stalled holder"));
 //! ```
 
+pub mod diff;
 pub mod dot;
 pub mod dump;
 pub mod gdbcmd;
@@ -31,6 +32,8 @@ pub mod svg;
 pub mod text;
 pub mod view;
 
+use ast_locks_analysis::lockorder::PotentialDeadlock;
+use ast_locks_analysis::series::{Series, Stall, Trylock};
 use ast_locks_analysis::Analysis;
 use ast_locks_model::{InputFormat, Snapshot, Thread, Warning};
 
@@ -57,6 +60,18 @@ pub struct Report<'r, 'a> {
     pub notes: &'r [String],
     /// Addresses whose owners were looked up in gdb. Default: none.
     pub looked_up: &'r [u64],
+    /// What several snapshots say together, when there are several. Default: none.
+    pub series: Option<&'r Series>,
+    /// Holders of awaited locks held longer than the stall threshold. Default: none.
+    pub stalls: &'r [Stall],
+    /// The stall threshold as given (`5s`). Default: empty.
+    pub stall_after: &'r str,
+    /// The awaited lock held longest, whatever the threshold (21+ timings). Default: none.
+    pub longest_held: Option<&'r Stall>,
+    /// Lock-order cycles seen in any snapshot. Default: none.
+    pub potential: &'r [PotentialDeadlock],
+    /// Failed trylocks of the analysed snapshot. Default: none.
+    pub trylocks: &'r [Trylock],
 }
 
 impl<'r, 'a> Report<'r, 'a> {
@@ -77,6 +92,12 @@ impl<'r, 'a> Report<'r, 'a> {
             joined: &[],
             notes: &[],
             looked_up: &[],
+            series: None,
+            stalls: &[],
+            stall_after: "",
+            longest_held: None,
+            potential: &[],
+            trylocks: &[],
         }
     }
 

@@ -174,6 +174,10 @@ pub fn write(
     let a = r.analysis;
     writeln!(w, "## ast-locks: {}", text(&a.verdict(s)))?;
     writeln!(w)?;
+    if let Some(series) = r.series {
+        writeln!(w, "**{}**", text(&series.headline()))?;
+        writeln!(w)?;
+    }
     let mut about = String::new();
     if !r.source.is_empty() {
         about.push_str(&format!("{}: ", code(r.source)));
@@ -360,6 +364,51 @@ pub fn write(
              holding it, the per-thread lock tracking limit was reached, or the dump is not a \
              consistent snapshot."
         )?;
+    }
+
+    if !r.stalls.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "### Stalls (awaited locks held longer than {})",
+            r.stall_after
+        )?;
+        writeln!(w)?;
+        for x in r.stalls {
+            writeln!(
+                w,
+                "- {} has held {} for {}; {} waiting",
+                thread_ref(r, x.thread),
+                lock_ref(r, x.lock),
+                x.held_for,
+                x.waiters
+            )?;
+        }
+    }
+
+    if !r.potential.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Potential deadlocks (lock order)")?;
+        writeln!(w)?;
+        for p in r.potential {
+            let mut ring: Vec<String> = p.classes.iter().map(|c| code(c)).collect();
+            ring.push(code(&p.classes[0]));
+            writeln!(w, "- {} ({})", ring.join(" → "), p.confidence.label())?;
+            for (k, ev) in p.steps.iter().enumerate() {
+                if let Some(e) = ev.first() {
+                    writeln!(
+                        w,
+                        "  - {} then {}: thread {} (snapshot {}) at {} then {}",
+                        code(&p.classes[k]),
+                        code(&p.classes[(k + 1) % p.classes.len()]),
+                        code(&e.thread),
+                        e.snapshot + 1,
+                        code(e.first_at.as_deref().unwrap_or("?")),
+                        code(e.then_at.as_deref().unwrap_or("?"))
+                    )?;
+                }
+            }
+        }
     }
 
     if !a.anomalies.is_empty() {

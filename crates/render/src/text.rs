@@ -89,6 +89,16 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     } else {
         st.red(&verdict)
     };
+    if let Some(series) = r.series {
+        let line = series.headline();
+        let painted = match series.verdict {
+            ast_locks_analysis::series::SeriesVerdict::ConfirmedDeadlock(_)
+            | ast_locks_analysis::series::SeriesVerdict::StuckHolder(_) => st.red(&line),
+            ast_locks_analysis::series::SeriesVerdict::Calm => st.green(&line),
+            _ => st.yellow(&line),
+        };
+        writeln!(w, "{painted}")?;
+    }
     writeln!(w, "{painted}")?;
     let mut about = String::new();
     if !r.source.is_empty() {
@@ -97,11 +107,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     }
     about.push_str(&r.describe_input());
     if r.snapshots > 1 {
-        about.push_str(&format!(
-            ", snapshot {} of {} (the last is analysed unless --snapshot says otherwise)",
-            r.index + 1,
-            r.snapshots
-        ));
+        about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
     }
     let waiting = a.waits.iter().filter(|x| x.is_some()).count();
     about.push_str(&format!(
@@ -114,6 +120,25 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         about.push_str("; the dump is truncated");
     }
     writeln!(w, "{about}")?;
+    if a.deadlocks.is_empty() {
+        if let Some(l) = r.longest_held {
+            let (name, addr) = a.lock_label(s, l.lock);
+            writeln!(
+                w,
+                "{}",
+                st.bold(&format!(
+                    "Longest-held awaited lock: {name} {addr}, held by {} for {} while {} wait{}",
+                    r.thread_label(l.thread),
+                    l.held_for,
+                    plural(l.waiters, "thread", "threads"),
+                    if l.waiters == 1 { "s" } else { "" }
+                ))
+            )?;
+        }
+    }
+    if let Some(series) = r.series {
+        series_block(w, r, series)?;
+    }
 
     // Deadlocks.
     for (d, dl) in a.deadlocks.iter().enumerate() {
@@ -246,6 +271,96 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
                 "  Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
                  holding it, the per-thread lock tracking limit was reached, or the dump is not a \
                  consistent snapshot (take another one)."
+            )?;
+        }
+    }
+
+    if !r.stalls.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            st.bold(&format!(
+                "Stalls (awaited locks held longer than {}):",
+                r.stall_after
+            ))
+        )?;
+        for x in r.stalls {
+            let (name, addr) = a.lock_label(s, x.lock);
+            writeln!(
+                w,
+                "  {} has held {name} {addr} for {}; {} waiting",
+                r.thread_label(x.thread),
+                x.held_for,
+                plural(x.waiters, "thread", "threads")
+            )?;
+        }
+    }
+
+    if !r.potential.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            st.bold("Potential deadlocks (lock order; nothing needs to be blocked now):")
+        )?;
+        for (i, p) in r.potential.iter().enumerate() {
+            let mut ring = p.classes.clone();
+            ring.extend(p.classes.first().cloned());
+            let how = match p.confidence {
+                ast_locks_analysis::lockorder::Confidence::SameLocks => format!(
+                    "the same locks ({}) taken in both orders",
+                    p.addresses.join(", ")
+                ),
+                ast_locks_analysis::lockorder::Confidence::NameClassOnly => {
+                    "by name class only: these may be different objects that share a name"
+                        .to_string()
+                }
+            };
+            writeln!(w, "  {}. {}  [{how}]", i + 1, ring.join(" -> "))?;
+            for (k, ev) in p.steps.iter().enumerate() {
+                let (first, then) = (&p.classes[k], &p.classes[(k + 1) % p.classes.len()]);
+                for e in ev.iter().take(3) {
+                    writeln!(
+                        w,
+                        "     {first} then {then}: thread {} (snapshot {}) took {first} {} at {}, then {} {then} {} at {}",
+                        e.thread,
+                        e.snapshot + 1,
+                        e.first_addr,
+                        e.first_at.as_deref().unwrap_or("?"),
+                        if e.waiting { "waits for" } else { "took" },
+                        e.then_addr,
+                        e.then_at.as_deref().unwrap_or("?"),
+                    )?;
+                }
+                if ev.len() > 3 {
+                    writeln!(w, "     … and {} more times", ev.len() - 3)?;
+                }
+            }
+        }
+    }
+
+    if !r.trylocks.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", st.bold("Failed trylocks:"))?;
+        for x in r.trylocks {
+            let e = &s.threads[x.thread].entries[x.entry];
+            let attempts = x
+                .attempts
+                .map(|n| format!(", {n} attempts"))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "  {} failed to get {} {} at {}{attempts}{}",
+                r.thread_label(x.thread),
+                e.name,
+                e.addr,
+                taken_at(e),
+                if x.suspect {
+                    ": a retry loop that does not get through (livelock or back-off?)"
+                } else {
+                    ""
+                }
             )?;
         }
     }
@@ -471,5 +586,58 @@ fn root_block(
         let rest: usize = groups[shown..].iter().map(|f| f.threads.len()).sum();
         writeln!(w, "    … {rest} more (--verbose lists them all)")?;
     }
+    Ok(())
+}
+
+/// What the snapshot series says beyond its headline: cycles, convoys, persistent waits.
+fn series_block(
+    w: &mut impl Write,
+    _r: &Report<'_, '_>,
+    series: &ast_locks_analysis::series::Series,
+) -> io::Result<()> {
+    let n = series.snapshots;
+    for c in &series.cycles {
+        let k = c.seen.iter().filter(|x| **x).count();
+        let keys: Vec<String> = c.threads.iter().map(|t| t.to_string()).collect();
+        writeln!(
+            w,
+            "  deadlock of {} in {k} of {n} snapshots{}",
+            keys.join(", "),
+            if k == n {
+                " (persistent)"
+            } else {
+                " (transient)"
+            }
+        )?;
+    }
+    for c in &series.convoys {
+        let sizes: Vec<String> = c.sizes.iter().map(|x| x.to_string()).collect();
+        let holder = if c.same_holder() {
+            c.holders[0]
+                .as_ref()
+                .map(|h| format!(", same holder {h} throughout"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "  waiters on {} {}: {}{}{holder}",
+            c.name,
+            c.lock,
+            sizes.join(" -> "),
+            if c.growing() { " (growing)" } else { "" }
+        )?;
+    }
+    let persistent = series
+        .waits
+        .iter()
+        .filter(|x| x.seen.iter().all(|s| *s))
+        .count();
+    writeln!(
+        w,
+        "  {persistent} of {} distinct waits persist in all {n} snapshots",
+        series.waits.len()
+    )?;
     Ok(())
 }

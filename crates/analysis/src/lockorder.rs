@@ -1,0 +1,469 @@
+//! Potential deadlocks from lock order, the lockdep idea done offline on dumps.
+//!
+//! A thread that holds lock A while it holds or waits for lock B (a later entry in
+//! its list) shows the order A → B. Two orders that form a cycle (A → B in one
+//! thread, B → A in another, in any snapshot) can deadlock the day two threads
+//! meet in them, even when nothing is blocked now. Orders are collected twice:
+//! by address (the same two locks: strong evidence) and by name class (the C
+//! expression that named the lock, such as `&chan->lock`: many locks share it, so
+//! a class-level cycle may be two unrelated locks).
+
+use ast_locks_model::{parse_address, Location, LockState, Snapshot};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Where one ordered pair was seen.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Evidence {
+    /// Snapshot index (0-based).
+    pub snapshot: usize,
+    /// Thread id as printed.
+    pub thread: String,
+    /// Where A was taken.
+    pub first_at: Option<String>,
+    /// Where B was taken (or asked for).
+    pub then_at: Option<String>,
+    /// True when B was being waited for, not yet held.
+    pub waiting: bool,
+    /// A's address.
+    pub first_addr: String,
+    /// B's address.
+    pub then_addr: String,
+}
+
+/// How sure a potential deadlock is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    /// The same two addresses were seen taken in both orders.
+    SameLocks,
+    /// Only the name classes form a cycle: the locks may be different objects.
+    NameClassOnly,
+}
+
+impl Confidence {
+    /// A short label for reports and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Confidence::SameLocks => "same-locks",
+            Confidence::NameClassOnly => "name-class-only",
+        }
+    }
+}
+
+/// A cycle in the lock-order graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PotentialDeadlock {
+    /// The name classes around the shortest cycle, in order (each is taken before the next).
+    pub classes: Vec<String>,
+    /// For each step `classes[i] → classes[i+1]`, the evidence seen.
+    pub steps: Vec<Vec<Evidence>>,
+    /// How sure it is.
+    pub confidence: Confidence,
+    /// For [`Confidence::SameLocks`], the addresses around the cycle.
+    pub addresses: Vec<String>,
+}
+
+/// A name-class pair a user declared harmless: `A -> B`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Suppression {
+    /// The class taken first.
+    pub first: String,
+    /// The class taken second.
+    pub then: String,
+}
+
+/// Read a suppressions file: one `A -> B` pair per line, `#` starts a comment.
+/// Returns the pairs, or the 1-based line of the first line that is not one.
+pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, (usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = match line.find('#') {
+            // A `#` inside a lock name is unlikely; a comment after blanks is the rule.
+            Some(at) if at == 0 || line[..at].ends_with([' ', '\t']) => &line[..at],
+            _ => line,
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((a, b)) = line.split_once(" -> ") else {
+            return Err((
+                i + 1,
+                format!("expected `<lock name> -> <lock name>`, found `{line}`"),
+            ));
+        };
+        out.push(Suppression {
+            first: a.trim().to_string(),
+            then: b.trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Ordered pairs seen in the snapshots: name class A → name class B, with evidence.
+pub fn pairs(snapshots: &[&Snapshot<'_>]) -> BTreeMap<(String, String), Vec<Evidence>> {
+    let mut out: BTreeMap<(String, String), Vec<Evidence>> = BTreeMap::new();
+    let at = |l: &Location<'_>| (!l.file.is_empty()).then(|| l.to_string());
+    for (si, s) in snapshots.iter().enumerate() {
+        for t in &s.threads {
+            for (i, a) in t.entries.iter().enumerate() {
+                if !a.is_holding() {
+                    continue;
+                }
+                for b in &t.entries[i + 1..] {
+                    let takes = b.is_holding() || b.state == LockState::Waiting;
+                    if !takes || b.addr == a.addr {
+                        continue;
+                    }
+                    out.entry((a.name.to_string(), b.name.to_string()))
+                        .or_default()
+                        .push(Evidence {
+                            snapshot: si,
+                            thread: t.id.to_string(),
+                            first_at: at(&a.location),
+                            then_at: at(&b.location),
+                            waiting: b.state == LockState::Waiting,
+                            first_addr: a.addr.to_string(),
+                            then_addr: b.addr.to_string(),
+                        });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Shortest cycle through the strongly connected component `members` of `adj`.
+fn shortest_cycle(members: &[usize], adj: &[Vec<usize>]) -> Vec<usize> {
+    let inside: BTreeSet<usize> = members.iter().copied().collect();
+    let mut best: Option<Vec<usize>> = None;
+    for &s in members {
+        let mut prev: HashMap<usize, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([s]);
+        let mut end = None;
+        'bfs: while let Some(u) = queue.pop_front() {
+            for &v in &adj[u] {
+                if !inside.contains(&v) {
+                    continue;
+                }
+                if v == s {
+                    end = Some(u);
+                    break 'bfs;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(v) {
+                    e.insert(u);
+                    queue.push_back(v);
+                }
+            }
+        }
+        let Some(mut cur) = end else { continue };
+        let mut cycle = vec![cur];
+        while cur != s {
+            let Some(&p) = prev.get(&cur) else { break };
+            cycle.push(p);
+            cur = p;
+        }
+        cycle.reverse();
+        if best.as_ref().is_none_or(|b| cycle.len() < b.len()) {
+            best = Some(cycle);
+        }
+    }
+    best.unwrap_or_default()
+}
+
+/// The cycles of a directed graph given as edges between node labels: each
+/// strongly connected component of two or more nodes, as its shortest cycle.
+pub fn cycles<K: Ord + Clone>(edges: &[(K, K)]) -> Vec<Vec<K>> {
+    let mut ids: BTreeMap<K, usize> = BTreeMap::new();
+    for (a, b) in edges {
+        let n = ids.len();
+        ids.entry(a.clone()).or_insert(n);
+        let n = ids.len();
+        ids.entry(b.clone()).or_insert(n);
+    }
+    let mut names: Vec<K> = vec![edges[0].0.clone(); ids.len()];
+    for (k, &i) in &ids {
+        names[i] = k.clone();
+    }
+    let mut graph: DiGraph<(), ()> = DiGraph::new();
+    for _ in 0..ids.len() {
+        graph.add_node(());
+    }
+    let mut adj = vec![Vec::new(); ids.len()];
+    for (a, b) in edges {
+        let (x, y) = (ids[a], ids[b]);
+        if x != y && !adj[x].contains(&y) {
+            adj[x].push(y);
+            graph.add_edge(NodeIndex::new(x), NodeIndex::new(y), ());
+        }
+    }
+    for a in &mut adj {
+        a.sort_unstable();
+    }
+    let mut out: Vec<Vec<K>> = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .map(|c| {
+            let mut members: Vec<usize> = c.iter().map(|n| n.index()).collect();
+            members.sort_unstable();
+            shortest_cycle(&members, &adj)
+                .into_iter()
+                .map(|i| names[i].clone())
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Find the potential deadlocks in the snapshots, less the suppressed pairs.
+pub fn potential_deadlocks(
+    snapshots: &[&Snapshot<'_>],
+    suppress: &[Suppression],
+) -> Vec<PotentialDeadlock> {
+    let pairs = pairs(snapshots);
+    let suppressed = |a: &str, b: &str| suppress.iter().any(|s| s.first == a && s.then == b);
+    // Name-class level. Pairs within one class (two channels locked together) are
+    // no edge here: a class cannot be ordered against itself by name.
+    let class_edges: Vec<(String, String)> = pairs
+        .keys()
+        .filter(|(a, b)| a != b && !suppressed(a, b))
+        .cloned()
+        .collect();
+    // Address level.
+    let mut addr_edges: Vec<(u64, u64)> = Vec::new();
+    let mut addr_text: HashMap<u64, String> = HashMap::new();
+    for ((a, b), ev) in &pairs {
+        if suppressed(a, b) {
+            continue;
+        }
+        for e in ev {
+            if let (Some(x), Some(y)) = (parse_address(&e.first_addr), parse_address(&e.then_addr))
+            {
+                addr_edges.push((x, y));
+                addr_text.insert(x, e.first_addr.clone());
+                addr_text.insert(y, e.then_addr.clone());
+            }
+        }
+    }
+    addr_edges.sort_unstable();
+    addr_edges.dedup();
+    let addr_cycles = if addr_edges.is_empty() {
+        Vec::new()
+    } else {
+        cycles(&addr_edges)
+    };
+    let mut out = Vec::new();
+    if class_edges.is_empty() {
+        return out;
+    }
+    for classes in cycles(&class_edges) {
+        let steps: Vec<Vec<Evidence>> = (0..classes.len())
+            .map(|i| {
+                let key = (classes[i].clone(), classes[(i + 1) % classes.len()].clone());
+                pairs.get(&key).cloned().unwrap_or_default()
+            })
+            .collect();
+        // The same locks in both orders: an address cycle whose every step is one of
+        // this class cycle's steps.
+        let step_addrs: Vec<BTreeSet<(u64, u64)>> = steps
+            .iter()
+            .map(|ev| {
+                ev.iter()
+                    .filter_map(|e| {
+                        Some((parse_address(&e.first_addr)?, parse_address(&e.then_addr)?))
+                    })
+                    .collect()
+            })
+            .collect();
+        let same = addr_cycles.iter().find(|c| {
+            c.len() == classes.len()
+                && (0..c.len()).all(|i| {
+                    let edge = (c[i], c[(i + 1) % c.len()]);
+                    step_addrs.iter().any(|s| s.contains(&edge))
+                })
+        });
+        out.push(PotentialDeadlock {
+            classes,
+            steps,
+            confidence: if same.is_some() {
+                Confidence::SameLocks
+            } else {
+                Confidence::NameClassOnly
+            },
+            addresses: same
+                .map(|c| c.iter().filter_map(|a| addr_text.get(a).cloned()).collect())
+                .unwrap_or_default(),
+        });
+    }
+    out.sort_by(|a, b| {
+        a.confidence
+            .cmp(&b.confidence)
+            .then(a.classes.cmp(&b.classes))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ast_locks_model::{LockEntry, LockKind, Thread};
+    use proptest::prelude::*;
+
+    fn t(id: &str, entries: &[(LockState, &str, &str)]) -> Thread<'static> {
+        let mut th = Thread::new(id.to_string());
+        for (i, &(st, name, addr)) in entries.iter().enumerate() {
+            let mut e = LockEntry::new(i as u32, st, LockKind::Mutex, addr.to_string());
+            e.name = name.to_string().into();
+            e.location = Location {
+                file: "x.c".into(),
+                line: 10 + i as u32,
+                function: format!("f_{id}").into(),
+            };
+            th.entries.push(e);
+        }
+        th
+    }
+
+    fn snap(threads: Vec<Thread<'static>>) -> Snapshot<'static> {
+        Snapshot {
+            threads,
+            ..Snapshot::default()
+        }
+    }
+
+    use LockState::{Held, Waiting};
+
+    #[test]
+    fn inversion_between_two_threads_not_blocked() {
+        // Neither waits: A→B in one thread, B→A in another, the same two locks.
+        let s = snap(vec![
+            t(
+                "0x1",
+                &[(Held, "&agents", "0xa"), (Held, "&p->lock", "0xb")],
+            ),
+            t(
+                "0x2",
+                &[(Held, "&p->lock", "0xb"), (Held, "&agents", "0xa")],
+            ),
+        ]);
+        let found = potential_deadlocks(&[&s], &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].classes, ["&agents", "&p->lock"]);
+        assert_eq!(found[0].confidence, Confidence::SameLocks);
+        assert_eq!(
+            found[0].steps[0][0].first_at.as_deref(),
+            Some("x.c:10 f_0x1()")
+        );
+        assert_eq!(found[0].steps[1][0].thread, "0x2");
+    }
+
+    #[test]
+    fn same_class_different_objects_is_name_class_only_and_says_so() {
+        let s = snap(vec![
+            t(
+                "0x1",
+                &[(Held, "&agents", "0xa"), (Held, "&p->lock", "0xb")],
+            ),
+            t(
+                "0x2",
+                &[(Held, "&p->lock", "0xc"), (Waiting, "&agents", "0xd")],
+            ),
+        ]);
+        let found = potential_deadlocks(&[&s], &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].confidence, Confidence::NameClassOnly);
+        assert!(found[0].addresses.is_empty());
+    }
+
+    #[test]
+    fn nesting_within_one_class_is_no_cycle_and_suppressions_silence() {
+        let s = snap(vec![
+            t(
+                "0x1",
+                &[(Held, "&chan->lock", "0xa"), (Held, "&chan->lock", "0xb")],
+            ),
+            t(
+                "0x2",
+                &[(Held, "&chan->lock", "0xb"), (Held, "&chan->lock", "0xa")],
+            ),
+        ]);
+        assert!(potential_deadlocks(&[&s], &[]).is_empty());
+        let s = snap(vec![
+            t("0x1", &[(Held, "A", "0xa"), (Held, "B", "0xb")]),
+            t("0x2", &[(Held, "B", "0xb"), (Held, "A", "0xa")]),
+        ]);
+        let sup = parse_suppressions("# known\nB -> A   # reviewed in #123\n").expect("parses");
+        assert!(potential_deadlocks(&[&s], &sup).is_empty());
+        assert_eq!(parse_suppressions("A B").unwrap_err().0, 1);
+    }
+
+    #[test]
+    fn evidence_across_snapshots() {
+        let s1 = snap(vec![t("0x1", &[(Held, "A", "0xa"), (Held, "B", "0xb")])]);
+        let s2 = snap(vec![t("0x2", &[(Held, "B", "0xb"), (Waiting, "A", "0xa")])]);
+        let found = potential_deadlocks(&[&s1, &s2], &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].steps[1][0].snapshot, 1);
+        assert!(found[0].steps[1][0].waiting);
+    }
+
+    /// Brute force: does the class graph have a cycle (of two or more classes)?
+    fn has_cycle(edges: &BTreeSet<(u8, u8)>) -> bool {
+        let nodes: BTreeSet<u8> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+        nodes.iter().any(|&s| {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<u8> = edges
+                .iter()
+                .filter(|e| e.0 == s && e.1 != s)
+                .map(|e| e.1)
+                .collect();
+            while let Some(u) = stack.pop() {
+                if u == s {
+                    return true;
+                }
+                if seen.insert(u) {
+                    stack.extend(edges.iter().filter(|e| e.0 == u && e.1 != u).map(|e| e.1));
+                }
+            }
+            false
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn a_lock_order_cycle_is_reported_iff_the_pair_graph_has_one(
+            threads in prop::collection::vec(prop::collection::vec((0u8..4, any::<bool>()), 0..4), 1..6)
+        ) {
+            let mut edges = BTreeSet::new();
+            let built: Vec<Thread<'static>> = threads.iter().enumerate().map(|(i, locks)| {
+                let entries: Vec<(LockState, String, String)> = locks.iter().enumerate().map(|(j, &(l, wait))| {
+                    // Only the last entry may be a wait.
+                    let st = if wait && j + 1 == locks.len() { Waiting } else { Held };
+                    (st, format!("L{l}"), format!("0x{l:x}"))
+                }).collect();
+                for (a, ea) in entries.iter().enumerate() {
+                    if ea.0 != Held { continue; }
+                    for eb in &entries[a + 1..] {
+                        if ea.2 != eb.2 {
+                            edges.insert((ea.1.as_bytes()[1], eb.1.as_bytes()[1]));
+                        }
+                    }
+                }
+                let refs: Vec<(LockState, &str, &str)> = entries.iter().map(|(s, n, a)| (*s, n.as_str(), a.as_str())).collect();
+                t(&format!("0x{i}"), &refs)
+            }).collect();
+            let s = snap(built);
+            let found = potential_deadlocks(&[&s], &[]);
+            prop_assert_eq!(!found.is_empty(), has_cycle(&edges));
+            for f in &found {
+                // Each step of a reported cycle was seen.
+                for step in &f.steps {
+                    prop_assert!(!step.is_empty());
+                }
+            }
+        }
+    }
+}
