@@ -433,3 +433,169 @@ pub fn diff(old: (&Snapshot<'_>, &Analysis), new: (&Snapshot<'_>, &Analysis)) ->
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{analyze, Options};
+    use ast_locks_model::{Clock, LockEntry, LockKind, Thread, Timing};
+    use proptest::prelude::*;
+
+    fn t(id: &str, lwp: u64, entries: &[(LockState, &str)]) -> Thread<'static> {
+        let mut th = Thread::new(id.to_string());
+        th.lwp = Some(lwp);
+        for (i, &(st, addr)) in entries.iter().enumerate() {
+            let mut e = LockEntry::new(i as u32, st, LockKind::Mutex, addr.to_string());
+            e.name = format!("lock{addr}").into();
+            th.entries.push(e);
+        }
+        th
+    }
+
+    fn snap(threads: Vec<Thread<'static>>) -> Snapshot<'static> {
+        Snapshot {
+            threads,
+            ..Snapshot::default()
+        }
+    }
+
+    fn run(snaps: &[Snapshot<'static>]) -> Series {
+        let analyses: Vec<Analysis> = snaps
+            .iter()
+            .map(|s| analyze(s, &Options::default()))
+            .collect();
+        let refs: Vec<&Snapshot<'_>> = snaps.iter().collect();
+        let arefs: Vec<&Analysis> = analyses.iter().collect();
+        series(&refs, &arefs)
+    }
+
+    use LockState::{Held, Waiting};
+
+    fn abba() -> Vec<Thread<'static>> {
+        vec![
+            t("0xa", 1, &[(Held, "0x1"), (Waiting, "0x2")]),
+            t("0xb", 2, &[(Held, "0x2"), (Waiting, "0x1")]),
+        ]
+    }
+
+    #[test]
+    fn a_cycle_in_every_snapshot_is_a_confirmed_freeze() {
+        let s = run(&[snap(abba()), snap(abba()), snap(abba())]);
+        assert_eq!(s.verdict, SeriesVerdict::ConfirmedDeadlock(0));
+        assert!(s
+            .headline()
+            .starts_with("FREEZE CONFIRMED: the same deadlock in all 3 snapshots"));
+    }
+
+    #[test]
+    fn a_cycle_seen_once_is_a_possible_transient() {
+        let quiet = || snap(vec![t("0xc", 3, &[(Held, "0x1")])]);
+        let s = run(&[quiet(), snap(abba()), quiet()]);
+        assert_eq!(s.verdict, SeriesVerdict::TransientDeadlock(0));
+        assert_eq!(s.cycles[0].seen, vec![false, true, false]);
+    }
+
+    #[test]
+    fn a_growing_convoy_behind_one_holder_is_a_likely_freeze() {
+        let snap_n = |n: u64| {
+            let mut ts = vec![t("0xh", 9, &[(Held, "0x1")])];
+            for i in 0..n {
+                ts.push(t(&format!("0x{i}"), 100 + i, &[(Waiting, "0x1")]));
+            }
+            snap(ts)
+        };
+        let s = run(&[snap_n(2), snap_n(3), snap_n(5)]);
+        assert_eq!(s.verdict, SeriesVerdict::StuckHolder(0));
+        assert_eq!(s.convoys[0].sizes, vec![2, 3, 5]);
+        assert!(s.convoys[0].growing());
+        assert!(s.headline().contains("(2 → 3 → 5)"));
+    }
+
+    #[test]
+    fn changing_waits_are_contention() {
+        let a = snap(vec![
+            t("0xh", 9, &[(Held, "0x1")]),
+            t("0xw", 10, &[(Waiting, "0x1")]),
+        ]);
+        let b = snap(vec![
+            t("0xg", 11, &[(Held, "0x2")]),
+            t("0xv", 12, &[(Waiting, "0x2")]),
+        ]);
+        assert_eq!(run(&[a, b]).verdict, SeriesVerdict::Contention);
+        let calm = || snap(vec![t("0xh", 9, &[(Held, "0x1")])]);
+        assert_eq!(run(&[calm(), calm()]).verdict, SeriesVerdict::Calm);
+    }
+
+    #[test]
+    fn stalls_need_timings_and_the_threshold() {
+        let mut s = snap(vec![
+            t("0xh", 9, &[(Held, "0x1")]),
+            t("0xw", 10, &[(Waiting, "0x1")]),
+        ]);
+        let a0 = analyze(&s, &Options::default());
+        assert!(stalls(&s, &a0, 0).is_empty(), "no timing, no stall");
+        s.threads[0].entries[0].timing = Some(Timing {
+            last_locked: Clock::from_micros(0),
+            last_failed: Clock::from_micros(0),
+            held_for: Clock::from_micros(47_750_000),
+        });
+        let a = analyze(&s, &Options::default());
+        assert_eq!(stalls(&s, &a, 5_000_000).len(), 1);
+        assert!(stalls(&s, &a, 60_000_000).is_empty());
+        assert_eq!(
+            longest_held(&s, &a).map(|x| x.held_for),
+            Some("00:00:47.750000".to_string())
+        );
+    }
+
+    #[test]
+    fn trylock_loops_are_suspect() {
+        let mut s = snap(vec![t(
+            "0xa",
+            1,
+            &[(Held, "0x1"), (LockState::TriedAndFailed, "0x2")],
+        )]);
+        assert!(!trylocks(&s)[0].suspect);
+        s.threads[0].entries[1].attempts = Some(277);
+        assert!(trylocks(&s)[0].suspect);
+    }
+
+    fn any_snapshot() -> impl Strategy<Value = Snapshot<'static>> {
+        prop::collection::vec(
+            (
+                prop::collection::vec(0u8..4, 0..3),
+                prop::option::of(0u8..4),
+            ),
+            0..6,
+        )
+        .prop_map(|threads| {
+            snap(
+                threads
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (held, wait))| {
+                        let mut e: Vec<(LockState, String)> =
+                            held.into_iter().map(|l| (Held, format!("0x{l}"))).collect();
+                        if let Some(w) = wait {
+                            e.push((Waiting, format!("0x{w}")));
+                        }
+                        let refs: Vec<(LockState, &str)> =
+                            e.iter().map(|(s, a)| (*s, a.as_str())).collect();
+                        t(&format!("0x{i:x}"), i as u64, &refs)
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_dump_compared_with_itself_has_nothing_changed(s in any_snapshot()) {
+            let a = analyze(&s, &Options::default());
+            let d = diff((&s, &a), (&s, &a));
+            prop_assert!(d.unchanged());
+            prop_assert_eq!(d.persisted.len(), a.waits.iter().filter(|w| w.is_some()).count());
+            prop_assert_eq!(d.kept_deadlocks.len(), a.deadlocks.len());
+        }
+    }
+}

@@ -653,3 +653,196 @@ fn capture_without_gdb_says_so() {
     let o = run(&["capture"]);
     assert_eq!(o.status.code(), Some(2), "capture needs --core or --pid");
 }
+
+// ---- several snapshots, stalls, lock order (what a cron job and a ticket rely on) ----
+
+fn series(name: &str) -> String {
+    data(&format!("series/{name}.txt"))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn three_snapshots_say_first_whether_the_freeze_is_confirmed() {
+    let o = run(&["-f", "text", &series("persisting-cycle")]);
+    assert_eq!(o.status.code(), Some(1));
+    let first = stdout(&o).lines().next().unwrap_or("").to_string();
+    assert!(
+        first.starts_with("FREEZE CONFIRMED: the same deadlock in all 3 snapshots"),
+        "{first}"
+    );
+    assert!(
+        first.contains("0x7f3a1c1f0700 LWP 4102") && first.contains("0x7f3a1c2fd700 LWP 4101"),
+        "{first}"
+    );
+
+    let o = run(&["-f", "text", &series("transient-cycle")]);
+    let first = stdout(&o).lines().next().unwrap_or("").to_string();
+    assert!(
+        first.starts_with("POSSIBLE TRANSIENT: a deadlock seen in 1 of 3 snapshots"),
+        "{first}"
+    );
+
+    let o = run(&["-f", "text", &series("growing-convoy")]);
+    let text = stdout(&o);
+    let first = text.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("FREEZE LIKELY: 0x7f22aa7fc640 LWP 9100 held &channels->lock 0x55aa31963f00 in all 3 snapshots")
+            && first.ends_with("(2 → 3 → 5)"),
+        "{first}"
+    );
+    // No cycle, so the longest-held awaited lock comes right after the verdicts.
+    assert!(
+        text.lines()
+            .nth(3)
+            .unwrap_or("")
+            .starts_with("Longest-held awaited lock: &channels->lock"),
+        "{text}"
+    );
+    assert!(text.contains("2 -> 3 -> 5 (growing)"), "{text}");
+}
+
+#[test]
+fn series_from_several_files_match_one_file_of_several_dumps() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string(series("growing-convoy")).unwrap();
+    let dumps: Vec<String> = text
+        .split("\n\n")
+        .filter(|d| d.contains("Thread ID"))
+        .map(|d| format!("{d}\n"))
+        .collect();
+    assert_eq!(dumps.len(), 3);
+    let files: Vec<String> = dumps
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let p = dir.join(format!("dump{i}.txt"));
+            std::fs::write(&p, d).unwrap();
+            p.to_str().unwrap().to_string()
+        })
+        .collect();
+    let mut args = vec!["-f", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let j = stdout(&run(&args));
+    assert!(j.contains("\"verdict\": \"stuck-holder\""), "{j}");
+    assert!(j.contains("\"snapshots\": 3"), "{j}");
+}
+
+#[test]
+fn stall_threshold_and_fail_on_choose_the_exit_status() {
+    let convoy = series("growing-convoy");
+    // The holder has held the lock for 2m47s in the last snapshot.
+    assert_eq!(
+        run(&[&convoy]).status.code(),
+        Some(0),
+        "no deadlock: 0 by default"
+    );
+    assert_eq!(run(&["--fail-on", "stall", &convoy]).status.code(), Some(1));
+    assert_eq!(
+        run(&["--fail-on", "stall", "--stall-after", "3m", &convoy])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["--fail-on", "stall", "--stall-after", "2m", &convoy])
+            .status
+            .code(),
+        Some(1)
+    );
+    let j = stdout(&run(&["-f", "json", "--stall-after", "90s", &convoy]));
+    assert!(j.contains("\"held_for_seconds\": 167.75"), "{j}");
+    let bad = run(&["--stall-after", "soon", &convoy]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("is not a duration"),
+        "{}",
+        stderr(&bad)
+    );
+    // A cron job: deadlock or stall.
+    assert_eq!(
+        run(&["--fail-on", "deadlock,stall", &series("persisting-cycle")])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn lock_order_inversion_without_any_blocked_thread_names_both_code_paths() {
+    let inv = series("lock-order-inversion");
+    let o = run(&["-f", "text", &inv]);
+    assert_eq!(o.status.code(), Some(0), "nothing is blocked");
+    let t = stdout(&o);
+    assert!(
+        t.contains("Potential deadlocks (lock order; nothing needs to be blocked now):"),
+        "{t}"
+    );
+    assert!(
+        t.contains("&(&agents)->lock -> &p->lock -> &(&agents)->lock"),
+        "{t}"
+    );
+    assert!(
+        t.contains("the same locks (0x96a1a60, 0xb64fab48) taken in both orders"),
+        "{t}"
+    );
+    assert!(t.contains("at chan_agent.c:421 device_state_cb(), then took &p->lock 0x96a1a60 at chan_agent.c:430 device_state_cb()"), "{t}");
+    assert!(t.contains("at chan_agent.c:1205 agent_request(), then took &(&agents)->lock 0xb64fab48 at chan_agent.c:1210 agent_request()"), "{t}");
+    assert_eq!(
+        run(&["--fail-on", "potential", &inv]).status.code(),
+        Some(1)
+    );
+    let j = stdout(&run(&["-f", "json", &inv]));
+    assert!(
+        j.contains("\"potential_deadlocks\": [") && j.contains("\"confidence\": \"same-locks\""),
+        "{j}"
+    );
+    // Suppressed, it is gone.
+    let dir = tempdir();
+    let sup = dir.join("suppress.txt");
+    std::fs::write(&sup, "# reviewed: agents then pvt is the documented order\n&p->lock -> &(&agents)->lock  # agent_request\n").unwrap();
+    let o = run(&[
+        "-f",
+        "text",
+        "--fail-on",
+        "potential",
+        "--suppress",
+        sup.to_str().unwrap(),
+        &inv,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stdout(&o).contains("Potential deadlocks"));
+    std::fs::write(&sup, "not a pair\n").unwrap();
+    let o = run(&["--suppress", sup.to_str().unwrap(), &inv]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+}
+
+#[test]
+fn diff_of_a_dump_with_itself_reports_nothing_changed() {
+    for f in [data(ABBA), data(CONVOY), data("wazo-2012-excerpt.txt")] {
+        let p = f.to_str().unwrap();
+        let o = run(&["diff", p, p]);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(
+            stdout(&o)
+                .lines()
+                .nth(1)
+                .unwrap_or("")
+                .starts_with("nothing changed"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let o = run(&[
+        "diff",
+        "-f",
+        "json",
+        data(CONVOY).to_str().unwrap(),
+        data("handmade/v12-two-cycle.txt").to_str().unwrap(),
+    ]);
+    let j = stdout(&o);
+    assert!(j.contains("\"unchanged\": false"), "{j}");
+    assert!(j.contains("\"new_deadlocks\": [\n    {"), "{j}");
+}
