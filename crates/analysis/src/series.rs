@@ -123,6 +123,31 @@ pub fn trylocks(s: &Snapshot<'_>) -> Vec<Trylock> {
     out
 }
 
+/// Mark as suspect the failed trylocks of the last snapshot whose thread failed to
+/// get the same lock in every snapshot of the series (a back-off loop that never
+/// gets through), whatever their attempt counts.
+pub fn mark_repeated_trylocks(snapshots: &[&Snapshot<'_>], last: &mut [Trylock]) {
+    let Some(s) = snapshots.last() else { return };
+    if snapshots.len() < 2 {
+        return;
+    }
+    for x in last.iter_mut() {
+        let key = ThreadKey::of(s, x.thread);
+        let addr = &s.threads[x.thread].entries[x.entry].addr;
+        let everywhere = snapshots.iter().all(|snap| {
+            snap.threads.iter().enumerate().any(|(ti, t)| {
+                ThreadKey::of(snap, ti) == key
+                    && t.entries
+                        .iter()
+                        .any(|e| e.state == LockState::TriedAndFailed && e.addr == *addr)
+            })
+        });
+        if everywhere {
+            x.suspect = true;
+        }
+    }
+}
+
 /// A wait followed across snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesWait {

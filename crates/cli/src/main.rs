@@ -834,7 +834,8 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
             addrs.is_empty() || !deadlocked.contains(&addrs)
         })
         .collect();
-    let trylocks = ast_locks_analysis::series::trylocks(snapshot);
+    let mut trylocks = ast_locks_analysis::series::trylocks(snapshot);
+    ast_locks_analysis::series::mark_repeated_trylocks(&all[..=index], &mut trylocks);
     let report = Report {
         snapshot,
         analysis,
