@@ -542,12 +542,13 @@ impl Analysis {
     /// Distinct locks a thread holds now (held, not suspended), in entry order.
     pub fn held_locks(&self, snapshot: &Snapshot<'_>, thread: usize) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (e, &li) in snapshot.threads[thread]
             .entries
             .iter()
             .zip(&self.entry_locks[thread])
         {
-            if e.is_holding() && !out.contains(&li) {
+            if e.is_holding() && seen.insert(li) {
                 out.push(li);
             }
         }

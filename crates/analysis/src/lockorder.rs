@@ -100,17 +100,23 @@ pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, (usize, String
     Ok(out)
 }
 
+/// Entries of one thread considered for lock order. Asterisk tracks at most 64
+/// locks per thread (AST_MAX_LOCKS); a longer list is not a real dump's shape, and
+/// its pairs grow with the square of its length.
+pub const MAX_ORDER_ENTRIES: usize = 256;
+
 /// Ordered pairs seen in the snapshots: name class A → name class B, with evidence.
 pub fn pairs(snapshots: &[&Snapshot<'_>]) -> BTreeMap<(String, String), Vec<Evidence>> {
     let mut out: BTreeMap<(String, String), Vec<Evidence>> = BTreeMap::new();
     let at = |l: &Location<'_>| (!l.file.is_empty()).then(|| l.to_string());
     for (si, s) in snapshots.iter().enumerate() {
         for t in &s.threads {
-            for (i, a) in t.entries.iter().enumerate() {
+            let entries = &t.entries[..t.entries.len().min(MAX_ORDER_ENTRIES)];
+            for (i, a) in entries.iter().enumerate() {
                 if !a.is_holding() {
                     continue;
                 }
-                for b in &t.entries[i + 1..] {
+                for b in &entries[i + 1..] {
                     let takes = b.is_holding() || b.state == LockState::Waiting;
                     if !takes || b.addr == a.addr {
                         continue;

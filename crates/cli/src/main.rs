@@ -12,7 +12,7 @@ use ast_locks_render::svg::{self, Layout as GvLayout};
 use ast_locks_render::view::{View, ViewKind, ViewOptions};
 use ast_locks_render::{dot, html, json, markdown, text, Report};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -367,34 +367,100 @@ fn ignore_broken_pipe(e: io::Error) -> Result<(), Failure> {
     }
 }
 
-fn read_input(path: &Path) -> Result<(String, Vec<u8>), Failure> {
-    let (name, raw) = if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        io::stdin()
-            .lock()
-            .read_to_end(&mut buf)
-            .map_err(|e| Failure(format!("<stdin>: cannot read: {e}")))?;
-        ("<stdin>".to_string(), buf)
+/// The longest line kept. No dump line comes near it; longer lines (a wrong file:
+/// a log with megabyte lines, random bytes) are cut, so memory stays bounded by
+/// the number of lines, not by what one line holds.
+const MAX_LINE: usize = 1 << 20;
+
+/// Read everything, cutting lines longer than [`MAX_LINE`]. Returns the bytes and
+/// how many lines were cut.
+fn read_bounded(mut r: impl Read, capacity: usize) -> io::Result<(Vec<u8>, usize)> {
+    let mut buf = Vec::with_capacity(capacity);
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut line_len = 0usize;
+    let mut cut = 0usize;
+    let mut cutting = false;
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let data = &chunk[..n];
+        if !cutting && line_len + n <= MAX_LINE {
+            // No line can reach the limit inside this chunk: keep it whole.
+            buf.extend_from_slice(data);
+            line_len = match memchr::memrchr(b'\n', data) {
+                Some(last) => n - last - 1,
+                None => line_len + n,
+            };
+            continue;
+        }
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (seg, newline) = match memchr::memchr(b'\n', rest) {
+                Some(at) => (&rest[..at], true),
+                None => (rest, false),
+            };
+            let room = MAX_LINE.saturating_sub(line_len);
+            let kept = seg.len().min(room);
+            buf.extend_from_slice(&seg[..kept]);
+            line_len += seg.len();
+            if kept < seg.len() && !cutting {
+                cut += 1;
+                cutting = true;
+            }
+            if newline {
+                buf.push(b'\n');
+                line_len = 0;
+                cutting = false;
+                rest = &rest[seg.len() + 1..];
+            } else {
+                rest = &[];
+            }
+        }
+    }
+    Ok((buf, cut))
+}
+
+fn read_input(path: &Path) -> Result<(String, Vec<u8>, usize), Failure> {
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_string()
     } else {
-        let name = path.display().to_string();
+        path.display().to_string()
+    };
+    let cannot = |e: io::Error| Failure(format!("{name}: cannot read: {e}"));
+    let (reader, capacity): (Box<dyn Read>, usize) = if path.as_os_str() == "-" {
+        (Box::new(io::stdin().lock()), 1 << 16)
+    } else {
         if path.is_dir() {
             return Err(Failure(format!(
                 "{name}: is a directory; expected a file holding `core show locks` output"
             )));
         }
-        let bytes =
-            std::fs::read(path).map_err(|e| Failure(format!("{name}: cannot read: {e}")))?;
-        (name, bytes)
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // Room for the whole file at once (a cut line only makes it smaller).
+        let capacity = usize::try_from(size).unwrap_or(0).min(1 << 32);
+        (Box::new(file), capacity)
     };
+    let mut reader = io::BufReader::with_capacity(1 << 16, reader);
     // gzip is recognised by its magic bytes, whatever the file is called.
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Failure(format!("{name}: cannot decompress gzip data: {e}")))?;
-        return Ok((name, out));
-    }
-    Ok((name, raw))
+    let gzip = reader
+        .fill_buf()
+        .map_err(cannot)?
+        .starts_with(&[0x1f, 0x8b]);
+    let (bytes, cut) = if gzip {
+        read_bounded(
+            flate2::read::MultiGzDecoder::new(reader),
+            capacity.saturating_mul(4),
+        )
+        .map_err(|e| Failure(format!("{name}: cannot decompress gzip data: {e}")))?
+    } else {
+        read_bounded(reader, capacity).map_err(cannot)?
+    };
+    Ok((name, bytes, cut))
 }
 
 fn render_svg(opts: &Opts, view: &View) -> Result<Vec<u8>, Failure> {
@@ -427,7 +493,7 @@ fn render_svg(opts: &Opts, view: &View) -> Result<Vec<u8>, Failure> {
 
 /// `ast-locks gdb-commands FILE`.
 fn gdb_commands(file: &Path) -> Result<bool, Failure> {
-    let (name, bytes) = read_input(file)?;
+    let (name, bytes, _) = read_input(file)?;
     let kind = ast_locks_parse::detect(&bytes).unwrap_or(InputKind::Gdb);
     if kind == InputKind::Owners {
         return Err(Failure(format!(
@@ -568,6 +634,7 @@ fn capture(c: &Capture) -> Result<bool, Failure> {
         bytes: bt.into_bytes(),
         kind: InputKind::Gdb,
         given: false,
+        cut: 0,
     }];
     if let Some(o) = owners {
         inputs.push(Input {
@@ -575,6 +642,7 @@ fn capture(c: &Capture) -> Result<bool, Failure> {
             bytes: o.into_bytes(),
             kind: InputKind::Owners,
             given: false,
+            cut: 0,
         });
     }
     report(&inputs, &c.opts)
@@ -587,6 +655,8 @@ struct Input {
     kind: InputKind,
     /// A file the user gave: finding nothing in it is an error, not a note.
     given: bool,
+    /// Lines longer than MAX_LINE that were cut while reading.
+    cut: usize,
 }
 
 /// Read every input and tell what each is.
@@ -598,7 +668,7 @@ fn load(files: &[PathBuf], opts: &Opts) -> Result<Vec<Input>, Failure> {
     };
     let mut inputs = Vec::with_capacity(files.len() + opts.owners.len());
     for f in &files {
-        let (name, bytes) = read_input(f)?;
+        let (name, bytes, cut) = read_input(f)?;
         let kind = match opts.input {
             Some(k) => k.kind(),
             // Unrecognised text goes to the `core show locks` parser, whose error
@@ -610,18 +680,34 @@ fn load(files: &[PathBuf], opts: &Opts) -> Result<Vec<Input>, Failure> {
             bytes,
             kind,
             given: true,
+            cut,
         });
     }
     for f in &opts.owners {
-        let (name, bytes) = read_input(f)?;
+        let (name, bytes, cut) = read_input(f)?;
         inputs.push(Input {
             name,
             bytes,
             kind: InputKind::Owners,
             given: true,
+            cut,
         });
     }
     Ok(inputs)
+}
+
+/// Said of an input whose overlong lines were cut.
+fn cut_note(cut: usize) -> String {
+    if cut == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({cut} line{} longer than {} MiB {} cut while reading)",
+            if cut == 1 { "" } else { "s" },
+            MAX_LINE >> 20,
+            if cut == 1 { "was" } else { "were" }
+        )
+    }
 }
 
 /// The dumps of one moment, joined: the analysed dump, what was joined to it,
@@ -646,7 +732,13 @@ fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
             Err(e @ ParseError::HeaderOnly { .. }) => {
                 header_only.push(format!("{}: {e}", input.name))
             }
-            Err(e) => return Err(Failure(format!("{}: {e}", input.name))),
+            Err(e) => {
+                return Err(Failure(format!(
+                    "{}: {e}{}",
+                    input.name,
+                    cut_note(input.cut)
+                )))
+            }
         }
     }
     if dumps.is_empty() {
@@ -656,6 +748,9 @@ fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
         }));
     }
     let mut notes: Vec<String> = header_only;
+    for input in inputs.iter().filter(|i| i.cut > 0) {
+        notes.push(format!("{}:{}", input.name, cut_note(input.cut)));
+    }
     // The richest kind present is analysed; files of the same kind are snapshots in
     // time order, of which the last is analysed.
     let order = [
@@ -968,13 +1063,14 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
 fn diff(old: &Path, new: &Path, format: DiffFormat) -> Result<bool, Failure> {
     let options = Options::default();
     let load_one = |p: &Path| -> Result<Vec<Input>, Failure> {
-        let (name, bytes) = read_input(p)?;
+        let (name, bytes, cut) = read_input(p)?;
         let kind = ast_locks_parse::detect(&bytes).unwrap_or(InputKind::CoreShowLocks);
         Ok(vec![Input {
             name,
             bytes,
             kind,
             given: true,
+            cut,
         }])
     };
     let old_inputs = load_one(old)?;

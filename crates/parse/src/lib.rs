@@ -72,6 +72,33 @@ pub enum ParseError {
         /// 1-based line of the table header.
         line: usize,
     },
+    /// The input is an ELF core file (a process image), not text.
+    #[error(
+        "this is a core file (ELF core dump), not a lock dump: let ast-locks read its threads \
+         with gdb: `ast-locks capture --core FILE --binary /usr/sbin/asterisk`"
+    )]
+    CoreFile,
+    /// The input is an ELF program or library.
+    #[error("this is an ELF program or library, not a lock dump: expected the output of `core show locks` or gdb backtraces")]
+    ElfProgram,
+}
+
+/// ELF files: a core (`ET_CORE`) or anything else (programs, libraries).
+fn elf_error(input: &[u8]) -> Option<ParseError> {
+    if !input.starts_with(b"\x7fELF") {
+        return None;
+    }
+    // e_type is the 16-bit field at offset 16, in the byte order e_ident[5] gives.
+    let e_type = match (input.get(5), input.get(16), input.get(17)) {
+        (Some(2), Some(&hi), Some(&lo)) => u16::from_be_bytes([hi, lo]),
+        (_, Some(&lo), Some(&hi)) => u16::from_le_bytes([lo, hi]),
+        _ => 0,
+    };
+    Some(if e_type == 4 {
+        ParseError::CoreFile
+    } else {
+        ParseError::ElfProgram
+    })
 }
 
 /// The kinds of input ast-locks reads.
@@ -121,6 +148,9 @@ pub fn detect(input: &[u8]) -> Option<InputKind> {
 
 /// Parse a lock dump of a known kind (not [`InputKind::Owners`]: see [`owners::parse`]).
 pub fn parse_kind(input: &[u8], kind: InputKind) -> Result<Dump<'_>, ParseError> {
+    if let Some(e) = elf_error(input) {
+        return Err(e);
+    }
     fn parse_text(s: &str, kind: InputKind) -> Result<Dump<'_>, ParseError> {
         match kind {
             InputKind::CoreShowLocks | InputKind::Owners => csl::parse_str(s),

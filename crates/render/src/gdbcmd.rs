@@ -9,16 +9,15 @@ use std::io::{self, Write};
 /// first seen first, each once.
 pub fn awaited<'s>(snapshot: &'s Snapshot<'_>) -> Vec<(&'s str, bool, &'s str)> {
     let mut out: Vec<(&str, bool, &str)> = Vec::new();
-    let mut seen: Vec<u64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for t in &snapshot.threads {
         for e in t.entries.iter().filter(|e| e.state == LockState::Waiting) {
             let Some(addr) = parse_address(&e.addr).filter(|a| *a != 0) else {
                 continue;
             };
-            if seen.contains(&addr) {
+            if !seen.insert(addr) {
                 continue;
             }
-            seen.push(addr);
             out.push((&e.addr, e.kind.is_rwlock(), &e.name));
         }
     }

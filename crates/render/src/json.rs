@@ -266,12 +266,8 @@ fn series(s: &ast_locks_analysis::series::Series) -> SeriesJ<'_> {
 }
 
 fn dedup(mut v: Vec<&str>) -> Vec<&str> {
-    let mut seen = Vec::new();
-    v.retain(|x| {
-        let fresh = !seen.contains(x);
-        seen.push(*x);
-        fresh
-    });
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(*x));
     v
 }
 
