@@ -105,38 +105,72 @@ pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, (usize, String
 /// its pairs grow with the square of its length.
 pub const MAX_ORDER_ENTRIES: usize = 256;
 
-/// Ordered pairs seen in the snapshots: name class A → name class B, with evidence.
-pub fn pairs(snapshots: &[&Snapshot<'_>]) -> BTreeMap<(String, String), Vec<Evidence>> {
-    let mut out: BTreeMap<(String, String), Vec<Evidence>> = BTreeMap::new();
-    let at = |l: &Location<'_>| (!l.file.is_empty()).then(|| l.to_string());
+/// One sighting of an order: which snapshot, thread and entries (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    snapshot: usize,
+    thread: usize,
+    first: usize,
+    then: usize,
+}
+
+/// Ordered pairs by name class, with where each was seen (indexes only: a big
+/// dump has a pair for every thread holding two locks, and most are never shown).
+fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), Vec<Seen>> {
+    let mut out: BTreeMap<(&str, &str), Vec<Seen>> = BTreeMap::new();
     for (si, s) in snapshots.iter().enumerate() {
-        for t in &s.threads {
+        for (ti, t) in s.threads.iter().enumerate() {
             let entries = &t.entries[..t.entries.len().min(MAX_ORDER_ENTRIES)];
             for (i, a) in entries.iter().enumerate() {
                 if !a.is_holding() {
                     continue;
                 }
-                for b in &entries[i + 1..] {
+                for (j, b) in entries.iter().enumerate().skip(i + 1) {
                     let takes = b.is_holding() || b.state == LockState::Waiting;
                     if !takes || b.addr == a.addr {
                         continue;
                     }
-                    out.entry((a.name.to_string(), b.name.to_string()))
+                    out.entry((a.name.as_ref(), b.name.as_ref()))
                         .or_default()
-                        .push(Evidence {
+                        .push(Seen {
                             snapshot: si,
-                            thread: t.id.to_string(),
-                            first_at: at(&a.location),
-                            then_at: at(&b.location),
-                            waiting: b.state == LockState::Waiting,
-                            first_addr: a.addr.to_string(),
-                            then_addr: b.addr.to_string(),
+                            thread: ti,
+                            first: i,
+                            then: j,
                         });
                 }
             }
         }
     }
     out
+}
+
+fn evidence(snapshots: &[&Snapshot<'_>], seen: &Seen) -> Evidence {
+    let t = &snapshots[seen.snapshot].threads[seen.thread];
+    let (a, b) = (&t.entries[seen.first], &t.entries[seen.then]);
+    let at = |l: &Location<'_>| (!l.file.is_empty()).then(|| l.to_string());
+    Evidence {
+        snapshot: seen.snapshot,
+        thread: t.id.to_string(),
+        first_at: at(&a.location),
+        then_at: at(&b.location),
+        waiting: b.state == LockState::Waiting,
+        first_addr: a.addr.to_string(),
+        then_addr: b.addr.to_string(),
+    }
+}
+
+/// Ordered pairs seen in the snapshots: name class A → name class B, with evidence.
+pub fn pairs(snapshots: &[&Snapshot<'_>]) -> BTreeMap<(String, String), Vec<Evidence>> {
+    collect(snapshots)
+        .into_iter()
+        .map(|((a, b), seen)| {
+            (
+                (a.to_string(), b.to_string()),
+                seen.iter().map(|x| evidence(snapshots, x)).collect(),
+            )
+        })
+        .collect()
 }
 
 /// Shortest cycle through the strongly connected component `members` of `adj`.
@@ -227,28 +261,47 @@ pub fn potential_deadlocks(
     snapshots: &[&Snapshot<'_>],
     suppress: &[Suppression],
 ) -> Vec<PotentialDeadlock> {
-    let pairs = pairs(snapshots);
+    let pairs = collect(snapshots);
     let suppressed = |a: &str, b: &str| suppress.iter().any(|s| s.first == a && s.then == b);
     // Name-class level. Pairs within one class (two channels locked together) are
     // no edge here: a class cannot be ordered against itself by name.
-    let class_edges: Vec<(String, String)> = pairs
+    let class_edges: Vec<(&str, &str)> = pairs
         .keys()
         .filter(|(a, b)| a != b && !suppressed(a, b))
-        .cloned()
+        .copied()
         .collect();
-    // Address level.
+    if class_edges.is_empty() {
+        return Vec::new();
+    }
+    let class_cycles = cycles(&class_edges);
+    if class_cycles.is_empty() {
+        return Vec::new();
+    }
+    let addr_of = |x: &Seen| {
+        let t = &snapshots[x.snapshot].threads[x.thread];
+        (
+            parse_address(&t.entries[x.first].addr),
+            parse_address(&t.entries[x.then].addr),
+        )
+    };
+    // Address level, only over the classes that form cycles.
+    let in_cycle: BTreeSet<&str> = class_cycles.iter().flatten().copied().collect();
     let mut addr_edges: Vec<(u64, u64)> = Vec::new();
     let mut addr_text: HashMap<u64, String> = HashMap::new();
-    for ((a, b), ev) in &pairs {
-        if suppressed(a, b) {
+    for ((a, b), seen) in &pairs {
+        if suppressed(a, b) || !in_cycle.contains(a) || !in_cycle.contains(b) {
             continue;
         }
-        for e in ev {
-            if let (Some(x), Some(y)) = (parse_address(&e.first_addr), parse_address(&e.then_addr))
-            {
-                addr_edges.push((x, y));
-                addr_text.insert(x, e.first_addr.clone());
-                addr_text.insert(y, e.then_addr.clone());
+        for x in seen {
+            if let (Some(p), Some(q)) = addr_of(x) {
+                addr_edges.push((p, q));
+                let t = &snapshots[x.snapshot].threads[x.thread];
+                addr_text
+                    .entry(p)
+                    .or_insert_with(|| t.entries[x.first].addr.to_string());
+                addr_text
+                    .entry(q)
+                    .or_insert_with(|| t.entries[x.then].addr.to_string());
             }
         }
     }
@@ -260,24 +313,19 @@ pub fn potential_deadlocks(
         cycles(&addr_edges)
     };
     let mut out = Vec::new();
-    if class_edges.is_empty() {
-        return out;
-    }
-    for classes in cycles(&class_edges) {
-        let steps: Vec<Vec<Evidence>> = (0..classes.len())
-            .map(|i| {
-                let key = (classes[i].clone(), classes[(i + 1) % classes.len()].clone());
-                pairs.get(&key).cloned().unwrap_or_default()
-            })
+    for classes in class_cycles {
+        let steps: Vec<&Vec<Seen>> = (0..classes.len())
+            .filter_map(|i| pairs.get(&(classes[i], classes[(i + 1) % classes.len()])))
             .collect();
         // The same locks in both orders: an address cycle whose every step is one of
         // this class cycle's steps.
         let step_addrs: Vec<BTreeSet<(u64, u64)>> = steps
             .iter()
-            .map(|ev| {
-                ev.iter()
-                    .filter_map(|e| {
-                        Some((parse_address(&e.first_addr)?, parse_address(&e.then_addr)?))
+            .map(|seen| {
+                seen.iter()
+                    .filter_map(|x| match addr_of(x) {
+                        (Some(p), Some(q)) => Some((p, q)),
+                        _ => None,
                     })
                     .collect()
             })
@@ -290,8 +338,11 @@ pub fn potential_deadlocks(
                 })
         });
         out.push(PotentialDeadlock {
-            classes,
-            steps,
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+            steps: steps
+                .iter()
+                .map(|seen| seen.iter().map(|x| evidence(snapshots, x)).collect())
+                .collect(),
             confidence: if same.is_some() {
                 Confidence::SameLocks
             } else {

@@ -158,7 +158,9 @@ fn a_directory_or_missing_file_is_a_clear_error() {
 #[test]
 fn binary_input_is_a_clear_error() {
     // Random binary (not ELF): NUL bytes and no dump.
-    let bytes: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let o = run_stdin(&[], &bytes);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("binary data"), "{}", stderr(&o));

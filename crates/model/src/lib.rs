@@ -489,26 +489,33 @@ impl<'a> Clock<'a> {
     }
 }
 
-/// One backtrace line under a lock entry.
+/// One backtrace line under a lock entry, as printed (leading indentation removed).
 ///
-/// `raw` always holds the text (without its leading indentation); the other
-/// fields are filled where the frame's shape gives them.
+/// Only the text is kept: a busy PBX's dump holds millions of frame lines, and
+/// the model borrows them rather than copying their parts. The parts (module,
+/// function, offset, address, or file:line) are read on demand as [`FrameParts`]
+/// by `ast_locks_parse::csl::frame::parts`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Frame<'a> {
     /// The line as printed, leading whitespace removed.
     pub raw: Text<'a>,
+}
+
+/// The parts of a backtrace line, where its shape gives them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameParts<'a> {
     /// Which printer produced the line.
     pub shape: FrameShape,
     /// Binary or library (`/usr/sbin/asterisk`, `asterisk`, `libc.so.6`).
-    pub module: Option<Text<'a>>,
+    pub module: Option<&'a str>,
     /// Function name, when printed.
-    pub function: Option<Text<'a>>,
+    pub function: Option<&'a str>,
     /// `+0x…` offset inside the function or module (`backtrace_symbols`).
-    pub offset: Option<Text<'a>>,
+    pub offset: Option<&'a str>,
     /// `[0x…]` address.
-    pub address: Option<Text<'a>>,
+    pub address: Option<&'a str>,
     /// Source file (BETTER_BACKTRACES).
-    pub file: Option<Text<'a>>,
+    pub file: Option<&'a str>,
     /// Source line (BETTER_BACKTRACES).
     pub line: Option<u32>,
 }
@@ -650,16 +657,7 @@ impl LockEntry<'_> {
             backtrace: self
                 .backtrace
                 .into_iter()
-                .map(|f| Frame {
-                    raw: own(f.raw),
-                    shape: f.shape,
-                    module: own_opt(f.module),
-                    function: own_opt(f.function),
-                    offset: own_opt(f.offset),
-                    address: own_opt(f.address),
-                    file: own_opt(f.file),
-                    line: f.line,
-                })
+                .map(|f| Frame { raw: own(f.raw) })
                 .collect(),
             locked_here: self
                 .locked_here

@@ -129,11 +129,15 @@ impl InputKind {
 /// Tell what an input is from its content. `None` when it is none of them (the
 /// `core show locks` parser then says what was expected).
 pub fn detect(input: &[u8]) -> Option<InputKind> {
-    let text = String::from_utf8_lossy(input);
-    let text = text.as_ref();
-    if text.contains("=== Thread ID:") || text.contains("=== Currently Held Locks") {
+    // The `core show locks` markers are searched in the bytes: no copy, no UTF-8
+    // check of a large input just to find out what it is.
+    if memchr::memmem::find(input, b"=== Thread ID:").is_some()
+        || memchr::memmem::find(input, b"=== Currently Held Locks").is_some()
+    {
         return Some(InputKind::CoreShowLocks);
     }
+    let text = String::from_utf8_lossy(input);
+    let text = text.as_ref();
     if coredumper::looks_like(text) {
         return Some(InputKind::CoredumperLocks);
     }

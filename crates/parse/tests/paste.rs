@@ -196,6 +196,13 @@ fn what_is_not_a_dump_is_an_error_naming_the_first_text() {
     assert_eq!(ast_locks_parse::parse(b"\r\n  \n"), Err(ParseError::Empty));
     assert_eq!(
         ast_locks_parse::parse(b"\x7fELF\x02\x01\x01\0\0\0"),
+        Err(ParseError::ElfProgram)
+    );
+    let mut core = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    core.extend([4, 0, 0x3e, 0]);
+    assert_eq!(ast_locks_parse::parse(&core), Err(ParseError::CoreFile));
+    assert_eq!(
+        ast_locks_parse::parse(b"\0\x01\x02 not text \0"),
         Err(ParseError::Binary)
     );
     match ast_locks_parse::parse(b"\n\n  Thread 1 (Thread 0x7f (LWP 12)):\n#0 poll ()\n") {

@@ -192,7 +192,8 @@ impl Report<'_, '_> {
             let mut key = e.location.to_string();
             for f in e.backtrace.iter().take(FOLD_FRAMES) {
                 key.push('\n');
-                key.push_str(f.function.as_deref().unwrap_or(&f.raw));
+                // The same code reached the same way prints the same frame lines.
+                key.push_str(&f.raw);
             }
             let g = *index.entry((lock, key)).or_insert_with(|| {
                 groups.push(Fold {

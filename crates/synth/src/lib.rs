@@ -12,8 +12,7 @@
 //! ```
 
 use ast_locks_model::{
-    Clock, Frame, FrameShape, Generation, Location, LockEntry, LockKind, LockState, Snapshot,
-    Thread, Timing,
+    Clock, Frame, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread, Timing,
 };
 
 /// What to generate.
@@ -77,8 +76,6 @@ fn frames(rng: &mut Rng) -> Vec<Frame<'static>> {
             let addr = 0x55d0_0000_0000u64 + rng.below(1 << 24);
             Frame {
                 raw: format!("[0x{addr:x}] asterisk {file}:{line} {f}()").into(),
-                shape: FrameShape::Better,
-                ..Frame::default()
             }
         })
         .collect()

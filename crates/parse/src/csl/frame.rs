@@ -1,27 +1,33 @@
 //! Backtrace lines under a lock entry. All generations print the same shapes;
 //! which one depends on how Asterisk was built, not on its version.
 
-use ast_locks_model::{Frame, FrameShape};
+use ast_locks_model::{FrameParts, FrameShape};
 use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, digit1};
 use nom::combinator::recognize;
 use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
-use std::borrow::Cow;
 
 fn hex_addr(i: &str) -> IResult<&str, &str> {
     recognize((tag("0x"), take_while1(|c: char| c.is_ascii_hexdigit()))).parse(i)
 }
 
-/// Parse one frame line (leading indentation already removed).
+/// A cheap test of whether a line (leading indentation removed) has a frame's
+/// shape: what the parser keeps as a frame. Its parts are read later, on demand.
+pub fn looks_like_frame(s: &str) -> bool {
+    ((s.starts_with("[0x") || s.starts_with("[inlined]")) && s.contains("] "))
+        || (s.ends_with(']') && s.contains(" [0x"))
+        || s == "No backtrace to print"
+        || s == "Couldn't retrieve backtrace symbols"
+}
+
+/// The parts of one frame line (leading indentation already removed).
 /// `None` when the line has none of the known shapes.
-pub fn frame(s: &str) -> Option<Frame<'_>> {
-    let raw = Cow::Borrowed(s);
+pub fn parts(s: &str) -> Option<FrameParts<'_>> {
     if s == "No backtrace to print" || s == "Couldn't retrieve backtrace symbols" {
-        return Some(Frame {
-            raw,
+        return Some(FrameParts {
             shape: FrameShape::Missing,
-            ..Frame::default()
+            ..FrameParts::default()
         });
     }
     if let Ok((body, addr)) = delimited(
@@ -31,7 +37,7 @@ pub fn frame(s: &str) -> Option<Frame<'_>> {
     )
     .parse(s)
     {
-        return better(s, addr, body);
+        return better(addr, body);
     }
     symbols(s)
 }
@@ -47,7 +53,7 @@ fn alt_addr(i: &str) -> IResult<&str, &str> {
 
 /// BETTER_BACKTRACES: `[0x…] module file.c:245 function()`, `[inlined] …`,
 /// `[0x…] module <unknown>()`.
-fn better<'a>(raw: &'a str, addr: &'a str, body: &'a str) -> Option<Frame<'a>> {
+fn better<'a>(addr: &'a str, body: &'a str) -> Option<FrameParts<'a>> {
     let mut words = body.splitn(2, ' ');
     let module = words.next().filter(|m| !m.is_empty())?;
     let after = words.next().unwrap_or("");
@@ -57,18 +63,17 @@ fn better<'a>(raw: &'a str, addr: &'a str, body: &'a str) -> Option<Frame<'a>> {
     };
     let function = func.strip_suffix("()").unwrap_or(func);
     let inlined = addr == "inlined";
-    Some(Frame {
-        raw: Cow::Borrowed(raw),
+    Some(FrameParts {
         shape: if inlined {
             FrameShape::Inlined
         } else {
             FrameShape::Better
         },
-        module: Some(Cow::Borrowed(module)),
-        function: (!function.is_empty()).then_some(Cow::Borrowed(function)),
+        module: Some(module),
+        function: (!function.is_empty()).then_some(function),
         offset: None,
-        address: (!inlined).then_some(Cow::Borrowed(addr)),
-        file: file.map(Cow::Borrowed),
+        address: (!inlined).then_some(addr),
+        file,
         line,
     })
 }
@@ -85,7 +90,7 @@ fn file_line(i: &str) -> IResult<&str, (&str, u32)> {
 
 /// glibc `backtrace_symbols()`: `module(function+0x1a) [0x4e9679]`, `module() [0x…]`,
 /// `module(+0x5955) [0x…]`, `module [0x…]`.
-fn symbols(s: &str) -> Option<Frame<'_>> {
+fn symbols(s: &str) -> Option<FrameParts<'_>> {
     let open = s.rfind(" [")?;
     let (left, right) = (&s[..open], &s[open + 2..]);
     let address = right.strip_suffix(']').filter(|a| is_hex_addr(a))?;
@@ -105,13 +110,12 @@ fn symbols(s: &str) -> Option<Frame<'_>> {
         return None;
     }
     let offset = offset.filter(|o| o.strip_prefix('+').is_some_and(is_hex_addr));
-    Some(Frame {
-        raw: Cow::Borrowed(s),
+    Some(FrameParts {
         shape: FrameShape::Symbols,
-        module: Some(Cow::Borrowed(module)),
-        function: (!function.is_empty()).then_some(Cow::Borrowed(function)),
-        offset: offset.map(Cow::Borrowed),
-        address: Some(Cow::Borrowed(address)),
+        module: Some(module),
+        function: (!function.is_empty()).then_some(function),
+        offset,
+        address: Some(address),
         file: None,
         line: None,
     })
@@ -249,14 +253,14 @@ mod tests {
             ),
         ];
         for &(line, shape, module, function, offset, address, file, lineno) in rows {
-            let f = frame(line).unwrap_or_else(|| panic!("no frame from {line:?}"));
-            assert_eq!(f.raw, line);
+            let f = parts(line).unwrap_or_else(|| panic!("no frame from {line:?}"));
+            assert!(looks_like_frame(line), "{line}");
             assert_eq!(f.shape, shape, "{line}");
-            assert_eq!(f.module.as_deref(), module, "{line}");
-            assert_eq!(f.function.as_deref(), function, "{line}");
-            assert_eq!(f.offset.as_deref(), offset, "{line}");
-            assert_eq!(f.address.as_deref(), address, "{line}");
-            assert_eq!(f.file.as_deref(), file, "{line}");
+            assert_eq!(f.module, module, "{line}");
+            assert_eq!(f.function, function, "{line}");
+            assert_eq!(f.offset, offset, "{line}");
+            assert_eq!(f.address, address, "{line}");
+            assert_eq!(f.file, file, "{line}");
             assert_eq!(f.line, lineno, "{line}");
         }
     }
@@ -271,7 +275,8 @@ mod tests {
             "foo [bar]",
             "core show locks",
         ] {
-            assert!(frame(line).is_none(), "{line:?} taken for a frame");
+            assert!(parts(line).is_none(), "{line:?} taken for a frame");
+            assert!(!looks_like_frame(line), "{line:?} looks like a frame");
         }
     }
 }

@@ -286,9 +286,12 @@ impl<'a> Builder<'a> {
                 if !in_thread {
                     return;
                 }
-                let frame = frame::frame(text);
-                match (self.last_entry(), frame) {
-                    (Some(e), Some(f)) => e.backtrace.push(f),
+                // The frame's parts are read on demand (frame::parts): here only its shape.
+                let is_frame = frame::looks_like_frame(text);
+                match (self.last_entry(), is_frame) {
+                    (Some(e), true) => e.backtrace.push(ast_locks_model::Frame {
+                        raw: Cow::Borrowed(text),
+                    }),
                     _ => self.unrecognised(lineno, text),
                 }
             }
