@@ -182,3 +182,39 @@ fn paths_that_are_not_readable_files() {
     let o = run(&["/nonexistent/file.txt"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn output_is_byte_identical_whatever_the_thread_count() {
+    // Big enough (about 9 MB) to be parsed in parallel.
+    let spec = ast_locks_synth::Spec {
+        threads: 5_000,
+        cycles: vec![2, 3],
+        convoys: vec![8],
+        seed: 11,
+    };
+    let d = dir("threads");
+    let p = d.join("big.txt");
+    std::fs::write(
+        &p,
+        ast_locks_synth::dump(&spec, ast_locks_model::Generation::V21Plus),
+    )
+    .unwrap();
+    for f in ["text", "json", "dot", "markdown"] {
+        let outs: Vec<Vec<u8>> = ["1", "2", "3", "8"]
+            .iter()
+            .map(|n| {
+                let o = bin()
+                    .env("AST_LOCKS_THREADS", n)
+                    .args(["-f", f, p.to_str().unwrap()])
+                    .output()
+                    .expect("runs");
+                assert_eq!(o.status.code(), Some(1), "{f} on {n} threads");
+                o.stdout
+            })
+            .collect();
+        assert!(
+            outs.windows(2).all(|w| w[0] == w[1]),
+            "{f} differs between thread counts"
+        );
+    }
+}

@@ -52,6 +52,9 @@ struct Unrecognised {
 
 struct Builder<'a> {
     dump: Dump<'a>,
+    /// Finished snapshots with the evidence of their generation (decided at the end,
+    /// after the chunks of a parallel parse are merged).
+    done: Vec<(Snapshot<'a>, Evidence)>,
     snapshot: Option<(Snapshot<'a>, Evidence)>,
     thread: Option<Thread<'a>>,
     pending_version: Option<&'a str>,
@@ -128,14 +131,13 @@ impl<'a> Builder<'a> {
     }
 
     fn finish_snapshot(&mut self) {
-        if let Some((mut s, ev)) = self.snapshot.take() {
+        if let Some((s, ev)) = self.snapshot.take() {
             // Stray lines before any banner or thread (a lone timing or legend line)
             // leave an empty, banner-less snapshot behind: that is no snapshot.
             if s.banner_line.is_none() && s.threads.is_empty() {
                 return;
             }
-            s.generation = ev.generation();
-            self.dump.snapshots.push(s);
+            self.done.push((s, ev));
         }
     }
 
@@ -298,8 +300,17 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn finish(mut self, input: &str) -> Result<Dump<'a>, ParseError> {
+    /// Close what is open at the end of the (chunk of) input. `last` is false for
+    /// every chunk but the last of a parallel parse: the next chunk starts with a
+    /// thread header, so an open thread lacks its end line rather than the input
+    /// being cut.
+    fn close(&mut self, last: bool) {
         self.flush_run();
+        if !last {
+            self.finish_thread(Some("the next thread header"));
+            self.finish_snapshot();
+            return;
+        }
         if let Some(t) = &self.thread {
             let (id, line) = (t.id.to_string(), t.line);
             self.warn(
@@ -320,6 +331,10 @@ impl<'a> Builder<'a> {
             self.finish_thread(None);
         }
         self.finish_snapshot();
+    }
+
+    fn finish(mut self, input: &str) -> Result<Dump<'a>, ParseError> {
+        self.close(true);
         if !self.saw_banner_or_thread {
             return Err(match self.first_text {
                 None => ParseError::Empty,
@@ -331,24 +346,190 @@ impl<'a> Builder<'a> {
                 },
             });
         }
-        self.dump.warnings.sort_by_key(|w| w.line);
-        Ok(self.dump)
+        Ok(into_dump(self.done, self.dump.warnings))
     }
 }
 
-/// Parse `core show locks` text.
+fn into_dump<'a>(done: Vec<(Snapshot<'a>, Evidence)>, mut warnings: Vec<Warning>) -> Dump<'a> {
+    warnings.sort_by_key(|w| w.line);
+    Dump {
+        snapshots: done
+            .into_iter()
+            .map(|(mut s, ev)| {
+                s.generation = ev.generation();
+                s
+            })
+            .collect(),
+        warnings,
+        ..Dump::default()
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn new() -> Self {
+        Builder {
+            dump: Dump::default(),
+            done: Vec::new(),
+            snapshot: None,
+            thread: None,
+            pending_version: None,
+            run: None,
+            first_text: None,
+            saw_banner_or_thread: false,
+        }
+    }
+}
+
+/// Inputs smaller than this are parsed on one thread: the split is not worth it.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// Parse `core show locks` text, on as many threads as the machine has when the
+/// input is large (`AST_LOCKS_THREADS` sets the count, for tests and benchmarks).
 pub fn parse_str(input: &str) -> Result<Dump<'_>, ParseError> {
-    let mut b = Builder {
-        dump: Dump::default(),
-        snapshot: None,
-        thread: None,
-        pending_version: None,
-        run: None,
-        first_text: None,
-        saw_banner_or_thread: false,
-    };
+    let threads = std::env::var("AST_LOCKS_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    parse_str_threads(input, threads)
+}
+
+/// Parse on at most `threads` threads. The result is the same whatever the count:
+/// the input is cut only at `=== Thread ID:` lines of a single snapshot, and the
+/// pieces are joined in order.
+pub fn parse_str_threads(input: &str, threads: usize) -> Result<Dump<'_>, ParseError> {
+    parse_chunked(input, threads, PARALLEL_MIN_BYTES)
+}
+
+fn sequential(input: &str) -> Result<Dump<'_>, ParseError> {
+    let mut b = Builder::new();
     for (i, raw) in input.split('\n').enumerate() {
         b.line(i + 1, raw);
     }
     b.finish(input)
+}
+
+fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'_>, ParseError> {
+    let bytes = input.as_bytes();
+    // Several snapshots keep their order through the state machine: one thread.
+    let banners = memchr::memmem::find_iter(bytes, b"Currently Held Locks")
+        .take(2)
+        .count();
+    if threads < 2 || input.len() < min_bytes || banners > 1 {
+        return sequential(input);
+    }
+    let mut starts = vec![0usize];
+    for k in 1..threads {
+        let target = input.len() * k / threads;
+        let from = target.max(starts[starts.len() - 1]);
+        let Some(off) = memchr::memmem::find(&bytes[from..], b"\n=== Thread ID:") else {
+            break;
+        };
+        let at = from + off + 1;
+        if at > starts[starts.len() - 1] {
+            starts.push(at);
+        }
+    }
+    if starts.len() < 2 {
+        return sequential(input);
+    }
+    let mut ranges = Vec::with_capacity(starts.len());
+    let mut line = 0usize;
+    let mut prev = 0usize;
+    for (k, &start) in starts.iter().enumerate() {
+        line += memchr::memchr_iter(b'\n', &bytes[prev..start]).count();
+        prev = start;
+        let end = starts.get(k + 1).copied().unwrap_or(input.len());
+        ranges.push((start, end, line));
+    }
+    let last = ranges.len() - 1;
+    let parts: Vec<Builder<'_>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .enumerate()
+            .map(|(k, &(start, end, first_line))| {
+                scope.spawn(move || {
+                    let mut b = Builder::new();
+                    // A chunk ends with the newline before the next header: drop the
+                    // empty piece after it so line numbers stay those of the input.
+                    let text = &input[start..end];
+                    let text = if k < last {
+                        text.strip_suffix('\n').unwrap_or(text)
+                    } else {
+                        text
+                    };
+                    for (i, raw) in text.split('\n').enumerate() {
+                        b.line(first_line + i + 1, raw);
+                    }
+                    b.close(k == last);
+                    b
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut parts = parts.into_iter();
+    let Some(mut first) = parts.next() else {
+        return sequential(input);
+    };
+    let mut warnings = std::mem::take(&mut first.dump.warnings);
+    let mut done = first.done;
+    for mut p in parts {
+        warnings.append(&mut p.dump.warnings);
+        for (s, ev) in p.done {
+            match done.last_mut() {
+                // The later pieces continue the first one's snapshot.
+                Some((into, into_ev)) => {
+                    into.threads.extend(s.threads);
+                    into.truncated |= s.truncated;
+                    into_ev.v21 |= ev.v21;
+                    into_ev.v12 |= ev.v12;
+                    into_ev.v1_6 |= ev.v1_6;
+                }
+                None => done.push((s, ev)),
+            }
+        }
+    }
+    Ok(into_dump(done, warnings))
+}
+
+#[cfg(test)]
+mod parallel_tests {
+    use super::*;
+
+    #[test]
+    fn any_thread_count_and_chunk_size_gives_the_sequential_result() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
+        let mut files = Vec::new();
+        for sub in [
+            "",
+            "/handmade",
+            "/asterisk-1.8-testsuite",
+            "/asterisk-22.0.0-s1-abba",
+            "/asterisk-18.0.0-s4-convoy",
+        ] {
+            for e in std::fs::read_dir(format!("{dir}{sub}")).expect("testdata") {
+                let p = e.expect("entry").path();
+                if p.extension().is_some_and(|x| x == "txt") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut compared = 0;
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let want = sequential(&text);
+            for threads in [2, 3, 4, 8] {
+                // Chunks of any size, so that small files are cut too.
+                let got = parse_chunked(&text, threads, 0);
+                assert_eq!(got, want, "{} on {threads} threads", f.display());
+                compared += 1;
+            }
+        }
+        assert!(compared > 50);
+    }
 }
