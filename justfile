@@ -15,10 +15,16 @@ bless:
 bench:
     cargo bench -p ast-locks --bench pipeline
 
-# Randomised testing at depth: the property tests with 100x their usual case count
-fuzz:
+# Coverage-guided fuzzing of every parser and the whole pipeline (needs `cargo install cargo-fuzz`; SECS per target)
+fuzz SECS="300":
+    mkdir -p fuzz/corpus/pipeline && find testdata -name '*.txt' -not -path '*/golden/*' -exec cp {} fuzz/corpus/pipeline/ \;
+    for t in parse_core_show_locks parse_gdb parse_coredumper parse_owners; do mkdir -p fuzz/corpus/$t && cp fuzz/corpus/pipeline/* fuzz/corpus/$t/; done
+    for t in parse_core_show_locks parse_gdb parse_coredumper parse_owners pipeline; do (cd fuzz && cargo fuzz run -O -s none $t -- -max_total_time={{SECS}} -max_len=65536 -print_final_stats=1); done
+
+# The property tests at 100x their usual case count
+proptest-deep:
     PROPTEST_CASES=100000 cargo test --release -p ast-locks-parse --test roundtrip
-    PROPTEST_CASES=200000 cargo test --release -p ast-locks-analysis deadlocks_are_exactly_the_cycles
+    PROPTEST_CASES=200000 cargo test --release -p ast-locks-analysis
 
 # Regenerate examples/ and docs/images/ (needs Graphviz and rsvg-convert for the PNGs)
 examples:

@@ -218,3 +218,43 @@ fn output_is_byte_identical_whatever_the_thread_count() {
         );
     }
 }
+
+fn regression(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions")
+        .join(name)
+        .to_str()
+        .expect("utf8")
+        .to_string()
+}
+
+/// Found by the pipeline fuzzer: a dense bipartite picture on which layout-rs
+/// asserts ("Can't normalize the unit vector"). The picture is drawn more simply,
+/// and no panic message reaches the terminal.
+#[test]
+fn builtin_svg_survives_a_graph_layout_rs_cannot_draw() {
+    let input = regression("crash-layout-rs-degenerate-bipartite.txt");
+    for f in ["svg", "html"] {
+        let o = run(&["-f", f, &input]);
+        no_crash(&o, f);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", err(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("<svg"), "{f}");
+        assert!(!err(&o).contains("panicked"), "{}", err(&o));
+    }
+}
+
+/// Found by the pipeline fuzzer: 178 labelled edges made the built-in layout take
+/// seconds; above 80 edges the picture has no edge labels, and says so.
+#[test]
+fn dense_picture_leaves_edge_labels_out_and_says_so() {
+    let input = regression("slow-dense-picture.txt");
+    let o = run(&["-f", "svg", &input]);
+    no_crash(&o, "svg");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("edges: labels left out"),
+        "{}",
+        &out[..out.len().min(400)]
+    );
+}

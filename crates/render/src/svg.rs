@@ -58,6 +58,9 @@ pub enum SvgError {
     LayoutFailed(String),
 }
 
+/// Above this many edges the built-in picture has no edge labels.
+pub const MAX_LABELLED_EDGES: usize = 80;
+
 /// One font size everywhere: layout-rs emits one CSS class per size from a hash
 /// map, so a single size keeps the output byte-identical from run to run.
 const FONT: usize = 14;
@@ -125,8 +128,7 @@ pub fn builtin(v: &View) -> Result<String, SvgError> {
             None,
         ));
     }
-    // layout-rs asserts on graphs it cannot handle; keep a failure a message, not a crash.
-    let drawn = std::panic::catch_unwind(|| {
+    let draw = |optimize: bool, labels: bool| {
         let dir = Orientation::TopToBottom;
         let mut vg = VisualGraph::new(dir);
         let mut handles = Vec::with_capacity(v.nodes.len());
@@ -162,7 +164,11 @@ pub fn builtin(v: &View) -> Result<String, SvgError> {
                 LineEndKind::None,
                 LineEndKind::Arrow,
                 style,
-                &e.label.join("\n"),
+                &if labels {
+                    e.label.join("\n")
+                } else {
+                    String::new()
+                },
                 &look,
                 edge_attrs(v, i),
                 &None,
@@ -171,7 +177,7 @@ pub fn builtin(v: &View) -> Result<String, SvgError> {
             vg.add_edge(arrow, handles[e.from], handles[e.to]);
         }
         let mut svg = SVGWriter::new();
-        vg.do_it(false, false, false, &mut svg);
+        vg.do_it(false, !optimize, false, &mut svg);
         // layout-rs sizes its canvas from rough text estimates (labels get clipped, a
         // blank band is added); the laid-out boxes, edge labels included, are exact.
         let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
@@ -187,7 +193,29 @@ pub fn builtin(v: &View) -> Result<String, SvgError> {
             svg.finalize(),
             (x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN),
         )
-    });
+    };
+    // layout-rs asserts on some graphs (a dense bipartite graph can give it a
+    // zero-length vector). Its panic is caught and its message kept off the
+    // terminal, and the drawing is tried again more simply: without its crossing
+    // optimisation, then without edge labels.
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut drawn = Err(Box::new("not drawn") as Box<dyn std::any::Any + Send>);
+    // Every edge label is a node of its own to layout-rs, whose cost grows quickly
+    // with nodes: a dense picture is drawn without them (the title says so).
+    let labelled = v.edges.len() <= MAX_LABELLED_EDGES;
+    let tries: &[(bool, bool)] = if labelled {
+        &[(true, true), (false, true), (false, false)]
+    } else {
+        &[(true, false), (false, false)]
+    };
+    for &(optimize, labels) in tries {
+        drawn = std::panic::catch_unwind(|| draw(optimize, labels));
+        if drawn.is_ok() {
+            break;
+        }
+    }
+    std::panic::set_hook(quiet);
     match drawn {
         Ok((svg, bbox)) => Ok(titled(
             &labels_on_top(&svg)
@@ -201,7 +229,15 @@ pub fn builtin(v: &View) -> Result<String, SvgError> {
                 "<style>\ntext { paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }\n",
                 1,
             ),
-            &v.title,
+            &if labelled {
+                v.title.clone()
+            } else {
+                format!(
+                    "{} [{} edges: labels left out, see the DOT or HTML table]",
+                    v.title,
+                    v.edges.len()
+                )
+            },
             Some(bbox),
         )),
         Err(p) => {

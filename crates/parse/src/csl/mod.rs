@@ -112,7 +112,13 @@ impl<'a> Builder<'a> {
     }
 
     fn finish_thread(&mut self, ended_by: Option<&str>) {
-        if let Some(t) = self.thread.take() {
+        if let Some(mut t) = self.thread.take() {
+            // A big dump has one of these per thread and per entry: vectors that grew
+            // by doubling keep up to twice what they hold, so give the rest back.
+            for e in &mut t.entries {
+                e.backtrace.shrink_to_fit();
+            }
+            t.entries.shrink_to_fit();
             if let Some(what) = ended_by {
                 self.warn(
                     t.line,
