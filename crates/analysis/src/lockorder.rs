@@ -55,8 +55,11 @@ impl Confidence {
 pub struct PotentialDeadlock {
     /// The name classes around the shortest cycle, in order (each is taken before the next).
     pub classes: Vec<String>,
-    /// For each step `classes[i] → classes[i+1]`, the evidence seen.
+    /// For each step `classes[i] → classes[i+1]`, the evidence seen (the first
+    /// [`MAX_EVIDENCE`] sightings).
     pub steps: Vec<Vec<Evidence>>,
+    /// For each step, how many times it was seen in all.
+    pub counts: Vec<usize>,
     /// How sure it is.
     pub confidence: Confidence,
     /// For [`Confidence::SameLocks`], the addresses around the cycle.
@@ -99,6 +102,10 @@ pub fn parse_suppressions(text: &str) -> Result<Vec<Suppression>, (usize, String
     }
     Ok(out)
 }
+
+/// Sightings kept as evidence for one step of a potential deadlock: a common
+/// pair in a big dump is seen thousands of times, and the first few tell the story.
+pub const MAX_EVIDENCE: usize = 20;
 
 /// Entries of one thread considered for lock order. Asterisk tracks at most 64
 /// locks per thread (AST_MAX_LOCKS); a longer list is not a real dump's shape, and
@@ -339,9 +346,15 @@ pub fn potential_deadlocks(
         });
         out.push(PotentialDeadlock {
             classes: classes.iter().map(|c| c.to_string()).collect(),
+            counts: steps.iter().map(|seen| seen.len()).collect(),
             steps: steps
                 .iter()
-                .map(|seen| seen.iter().map(|x| evidence(snapshots, x)).collect())
+                .map(|seen| {
+                    seen.iter()
+                        .take(MAX_EVIDENCE)
+                        .map(|x| evidence(snapshots, x))
+                        .collect()
+                })
                 .collect(),
             confidence: if same.is_some() {
                 Confidence::SameLocks

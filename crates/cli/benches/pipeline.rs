@@ -4,7 +4,7 @@
 //! and memory figures of docs/performance.md. Prints Markdown tables.
 //!
 //! The dumps come from `ast-locks-synth` with a fixed seed: holders with 1–3 locks,
-//! convoys of waiters, a few cycles, 6–14 BETTER_BACKTRACES frames per entry.
+//! two convoys and three cycles at every size, 6–14 BETTER_BACKTRACES frames per entry.
 //! `AST_LOCKS_BENCH_SIZES=1000,10000` chooses the sizes.
 
 use ast_locks_analysis::{analyze, Options};
@@ -16,10 +16,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn synthetic(threads: usize) -> Vec<u8> {
+    // Some cycles and some convoys, as many at every size: what grows is the
+    // number of threads that hold locks nobody waits for.
     let spec = ast_locks_synth::Spec {
         threads,
-        cycles: vec![2; (threads / 1000).max(1)],
-        convoys: vec![10; (threads / 1000).max(1)],
+        cycles: vec![2, 2, 3],
+        convoys: vec![10, 25],
         seed: 7,
     };
     ast_locks_synth::dump(&spec, ast_locks_model::Generation::V21Plus)

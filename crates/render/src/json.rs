@@ -53,6 +53,8 @@ struct EvidenceJ<'r> {
 struct StepJ<'r> {
     first: &'r str,
     then: &'r str,
+    /// How many times this order was seen; `evidence` holds the first ones.
+    count: usize,
     evidence: Vec<EvidenceJ<'r>>,
 }
 
@@ -393,6 +395,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                     .map(|(k, ev)| StepJ {
                         first: &p.classes[k],
                         then: &p.classes[(k + 1) % p.classes.len()],
+                        count: p.counts.get(k).copied().unwrap_or(ev.len()),
                         evidence: ev
                             .iter()
                             .map(|e| EvidenceJ {

@@ -333,8 +333,9 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
                         e.then_at.as_deref().unwrap_or("?"),
                     )?;
                 }
-                if ev.len() > 3 {
-                    writeln!(w, "     … and {} more times", ev.len() - 3)?;
+                let total = p.counts.get(k).copied().unwrap_or(ev.len());
+                if total > 3 {
+                    writeln!(w, "     … and {} more times", total - 3)?;
                 }
             }
         }

@@ -5,7 +5,7 @@
 use super::{v12, v1_6, v21};
 use ast_locks_model::{Location, LockEntry, LockKind, LockState, ThreadStart};
 use nom::branch::alt;
-use nom::bytes::complete::{tag, take_until, take_while1};
+use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, digit1, space0};
 use nom::combinator::map_res;
 use nom::{IResult, Parser};
@@ -140,7 +140,11 @@ pub fn classify(s: &str) -> DumpLine<'_> {
     if body.starts_with("<pending>") || body.starts_with("<file>") {
         return DumpLine::Legend(false);
     }
-    if body.starts_with(|c: char| c.is_ascii_digit()) && body.contains(", ") {
+    // A version line (`=== 22.0.0`) also starts with a digit; a timing line has
+    // commas (a one-byte search, not a substring searcher per line).
+    if body.starts_with(|c: char| c.is_ascii_digit())
+        && memchr::memchr(b',', body.as_bytes()).is_some()
+    {
         return match v21::timing_line(body) {
             Ok(("", t)) => DumpLine::Timing(t),
             Ok((r, _)) | Err(nom::Err::Error(nom::error::Error { input: r, .. })) => {
@@ -201,7 +205,8 @@ pub fn header(whole: &str) -> Result<Header<'_>, GrammarError> {
 
 /// `%-20s started at [%5d] %s %s()`.
 pub fn thread_start(name: &str) -> Option<ThreadStart<'_>> {
-    let (routine, rest) = name.split_once(" started at [")?;
+    let at = memchr::memmem::find(name.as_bytes(), b" started at [")?;
+    let (routine, rest) = (&name[..at], &name[at + " started at [".len()..]);
     let routine = routine.trim_end();
     if routine.is_empty() {
         return None;
@@ -247,10 +252,22 @@ pub fn lock_line(whole: &str) -> Result<(LockEntry<'_>, Tail), GrammarError> {
         .parse(i)
         .map(|(r, (_, n))| (r, n))
         .map_err(|_| err(i, whole, "`Lock #<index>`"))?;
-    let (i, file) = (tag::<_, _, E>(" ("), take_until("): "), tag("): "))
-        .parse(i)
-        .map(|(r, (_, f, _))| (r, f))
-        .map_err(|_| err(i, whole, "` (<file>): ` after the lock index"))?;
+    let (i, file) = i
+        .strip_prefix(" (")
+        .and_then(|r| {
+            // `): ` ends the file name; memchr finds the `)` without building a
+            // substring searcher for every lock line.
+            let mut from = 0;
+            while let Some(p) = memchr::memchr(b')', &r.as_bytes()[from..]) {
+                let at = from + p;
+                if r[at..].starts_with("): ") {
+                    return Some((&r[at + 3..], &r[..at]));
+                }
+                from = at + 1;
+            }
+            None
+        })
+        .ok_or_else(|| err(i, whole, "` (<file>): ` after the lock index"))?;
     let (i, kind) = take_while1::<_, &str, E>(|c: char| c.is_ascii_uppercase())
         .parse(i)
         .ok()

@@ -13,7 +13,10 @@ pub fn count_tail(rest: &str) -> Option<(&str, u32)> {
 /// `<before> (<digits>` → (`<before>`, digits): the part of a tail that every
 /// generation up to 20 shares.
 pub(crate) fn split_count(inner: &str) -> Option<(&str, u32)> {
-    let open = inner.rfind(" (")?;
+    // The last `(` preceded by a blank (byte search: this runs for every lock line).
+    let open = memchr::memrchr(b'(', inner.as_bytes())
+        .filter(|&p| p > 0 && inner.as_bytes()[p - 1] == b' ')?
+        - 1;
     let count = &inner[open + 2..];
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
         return None;

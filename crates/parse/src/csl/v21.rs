@@ -31,52 +31,59 @@ pub struct TimingLine<'a> {
 /// entry, three clocks each, and this is on the parser's hottest path.
 pub fn clock(i: &str) -> IResult<&str, Clock<'_>> {
     let b = i.as_bytes();
-    let mut at = 0usize;
-    let digits = |at: &mut usize| -> bool {
-        let start = *at;
-        while b.get(*at).is_some_and(u8::is_ascii_digit) {
-            *at += 1;
-        }
-        *at > start
-    };
     let fail = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Digit));
-    for sep in [b':', b':', b'.'] {
-        if !digits(&mut at) || b.get(at) != Some(&sep) {
+    // One pass: hours, minutes, seconds, then the fraction, each accumulated as read
+    // (checked: hours have any number of digits).
+    let mut at = 0usize;
+    let mut fields = [0u64; 4];
+    let mut overflow = false;
+    let mut frac_digits = 0usize;
+    for (k, sep) in [Some(b':'), Some(b':'), Some(b'.'), None]
+        .into_iter()
+        .enumerate()
+    {
+        let start = at;
+        while let Some(d) = b.get(at).filter(|c| c.is_ascii_digit()) {
+            match fields[k]
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            {
+                Some(v) => fields[k] = v,
+                None => overflow = true,
+            }
+            at += 1;
+        }
+        if at == start {
             return Err(fail());
         }
-        at += 1;
+        if k == 3 {
+            frac_digits = at - start;
+        }
+        if let Some(sep) = sep {
+            if b.get(at) != Some(&sep) {
+                return Err(fail());
+            }
+            at += 1;
+        }
     }
-    if !digits(&mut at) {
-        return Err(fail());
-    }
-    let text = &i[..at];
+    let [h, m, sec, frac] = fields;
+    let micros = if overflow || frac_digits > 6 {
+        None
+    } else {
+        let us = frac * 10u64.pow((6 - frac_digits) as u32);
+        h.checked_mul(3600)
+            .and_then(|x| x.checked_add(m.checked_mul(60)?))
+            .and_then(|x| x.checked_add(sec))
+            .and_then(|x| x.checked_mul(1_000_000))
+            .and_then(|x| x.checked_add(us))
+    };
     Ok((
         &i[at..],
         Clock {
-            text: Cow::Borrowed(text),
-            micros: clock_micros(text),
+            text: Cow::Borrowed(&i[..at]),
+            micros,
         },
     ))
-}
-
-fn clock_micros(text: &str) -> Option<u64> {
-    let (hms, frac) = text.split_once('.')?;
-    let mut parts = hms.split(':');
-    let h: u64 = parts.next()?.parse().ok()?;
-    let m: u64 = parts.next()?.parse().ok()?;
-    let s: u64 = parts.next()?.parse().ok()?;
-    if frac.len() > 6 {
-        return None;
-    }
-    let mut us: u64 = frac.parse().ok()?;
-    for _ in frac.len()..6 {
-        us *= 10;
-    }
-    h.checked_mul(3600)?
-        .checked_add(m.checked_mul(60)?)?
-        .checked_add(s)?
-        .checked_mul(1_000_000)?
-        .checked_add(us)
 }
 
 fn number(i: &str) -> IResult<&str, u32> {
