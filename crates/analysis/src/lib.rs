@@ -34,6 +34,32 @@ use ast_locks_model::{Location, LockKind, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, VecDeque};
 
+/// FNV-1a for the lock map: its keys are short address strings from the dump, not
+/// attacker-chosen keys against a server, and SipHash costs more than the rest of
+/// a lookup for them.
+#[derive(Default, Clone, Copy)]
+struct BuildFnv;
+
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
 /// How waiting readers of a rwlock relate to waiting writers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum RwLockPolicy {
@@ -179,7 +205,8 @@ pub struct Analysis {
 pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     let mut a = Analysis::default();
     let n = snapshot.threads.len();
-    let mut by_addr: HashMap<&str, usize> = HashMap::new();
+    let mut by_addr: HashMap<&str, usize, BuildFnv> =
+        HashMap::with_capacity_and_hasher(n, BuildFnv);
     let mut lock_of = |addr: &str, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
         // The address is the identity; `(nil)` is not an identity, so each gets its own.
         if addr != "(nil)" {
