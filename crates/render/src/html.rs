@@ -133,15 +133,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
         about.push_str(&format!("<code>{}</code>: ", esc(r.source)));
     }
     about.push_str(&esc(&r.describe_input()));
-    if r.snapshots > 1 {
-        about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
-    }
-    let waiting = a.waits.iter().filter(|x| x.is_some()).count();
-    about.push_str(&format!(
-        "; {} threads, {} locks, {waiting} waiting",
-        s.threads.len(),
-        a.locks.len()
-    ));
+    about.push_str(&esc(&r.counts()));
     if s.truncated {
         about.push_str("; <strong>the dump is truncated</strong>");
     }

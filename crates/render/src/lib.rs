@@ -207,6 +207,50 @@ impl Report<'_, '_> {
         groups
     }
 
+    /// Identical waits folded into groups, or (verbose) one group per thread.
+    pub fn groups(&self, threads: &[usize], verbose: bool) -> Vec<Fold> {
+        if !verbose {
+            return self.fold(threads);
+        }
+        threads
+            .iter()
+            .filter_map(|&t| {
+                let (lock, _) = self.analysis.waits[t]?;
+                Some(Fold {
+                    threads: vec![t],
+                    lock,
+                })
+            })
+            .collect()
+    }
+
+    /// What every report says after naming the input: `, snapshot 2 of 3; 3
+    /// threads, 2 locks, 3 waiting`.
+    pub fn counts(&self) -> String {
+        let plural = |n: usize, one: &str| {
+            if n == 1 {
+                format!("{n} {one}")
+            } else {
+                format!("{n} {one}s")
+            }
+        };
+        let mut out = String::new();
+        if self.snapshots > 1 {
+            out.push_str(&format!(
+                ", snapshot {} of {}",
+                self.index + 1,
+                self.snapshots
+            ));
+        }
+        let waiting = self.analysis.waits.iter().filter(|x| x.is_some()).count();
+        out.push_str(&format!(
+            "; {}, {}, {waiting} waiting",
+            plural(self.snapshot.threads.len(), "thread"),
+            plural(self.analysis.locks.len(), "lock")
+        ));
+        out
+    }
+
     /// Where a waiting thread asked for its lock: `file:line function()`.
     pub fn wait_site(&self, t: usize) -> Option<String> {
         let (_, ei) = self.analysis.waits[t]?;

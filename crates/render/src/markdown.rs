@@ -183,15 +183,7 @@ pub fn write(
         about.push_str(&format!("{}: ", code(r.source)));
     }
     about.push_str(&text(&r.describe_input()));
-    if r.snapshots > 1 {
-        about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
-    }
-    let waiting = a.waits.iter().filter(|x| x.is_some()).count();
-    about.push_str(&format!(
-        "; {} threads, {} locks, {waiting} waiting",
-        s.threads.len(),
-        a.locks.len()
-    ));
+    about.push_str(&r.counts());
     if s.truncated {
         about.push_str("; **the dump is truncated**");
     }
@@ -287,17 +279,7 @@ pub fn write(
             let n = g.threads.len();
             let threads = if n == 1 { "thread" } else { "threads" };
             writeln!(w, "{}. {n} {threads} behind {what}", i + 1)?;
-            let groups = if opts.verbose {
-                g.threads
-                    .iter()
-                    .map(|&t| crate::Fold {
-                        threads: vec![t],
-                        lock: a.waits[t].map(|x| x.0).unwrap_or_default(),
-                    })
-                    .collect()
-            } else {
-                r.fold(&g.threads)
-            };
+            let groups = r.groups(&g.threads, opts.verbose);
             for fold in groups {
                 let site = r
                     .wait_site(fold.threads[0])

@@ -106,16 +106,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         about.push_str(": ");
     }
     about.push_str(&r.describe_input());
-    if r.snapshots > 1 {
-        about.push_str(&format!(", snapshot {} of {}", r.index + 1, r.snapshots));
-    }
-    let waiting = a.waits.iter().filter(|x| x.is_some()).count();
-    about.push_str(&format!(
-        "; {}, {}, {} waiting",
-        plural(s.threads.len(), "thread", "threads"),
-        plural(a.locks.len(), "lock", "locks"),
-        waiting
-    ));
+    about.push_str(&r.counts());
     if s.truncated {
         about.push_str("; the dump is truncated");
     }
@@ -516,17 +507,7 @@ fn root_block(
         }
     }
     // Threads with the same wait fold into one line unless --verbose asks for each.
-    let groups: Vec<crate::Fold> = if opts.verbose {
-        g.threads
-            .iter()
-            .map(|&t| crate::Fold {
-                threads: vec![t],
-                lock: a.waits[t].map(|w| w.0).unwrap_or_default(),
-            })
-            .collect()
-    } else {
-        r.fold(&g.threads)
-    };
+    let groups = r.groups(&g.threads, opts.verbose);
     let shown = if opts.verbose {
         groups.len()
     } else {
