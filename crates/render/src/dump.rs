@@ -72,9 +72,10 @@ fn thread(w: &mut impl Write, t: &Thread<'_>, g: Generation) -> io::Result<()> {
     writeln!(w, "===")
 }
 
-fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()> {
-    write!(
-        w,
+/// A lock line up to its address, as every generation prints it
+/// (`=== ---> Waiting for Lock #1 (a.c): MUTEX 67 f &m 0x…`), without its tail.
+pub fn lock_line(e: &LockEntry<'_>) -> String {
+    format!(
         "=== ---> {}Lock #{} ({}): {} {} {} {} {}",
         e.state.prefix(),
         e.index,
@@ -84,7 +85,11 @@ fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()>
         e.location.function,
         e.name,
         e.addr
-    )?;
+    )
+}
+
+fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()> {
+    write!(w, "{}", lock_line(e))?;
     let times = e.times_locked.unwrap_or(1);
     match g {
         Generation::V1_6To11 => writeln!(w, " ({times})")?,

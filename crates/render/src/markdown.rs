@@ -7,7 +7,6 @@
 use crate::view::{Look, View};
 use crate::Report;
 use ast_locks_analysis::Root;
-use ast_locks_model::LockEntry;
 use std::io::{self, Write};
 
 /// Markdown report options.
@@ -147,20 +146,6 @@ fn thread_ref(r: &Report<'_, '_>, t: usize) -> String {
         s.push_str(&format!(" ({})", text(name)));
     }
     s
-}
-
-fn entry_line(e: &LockEntry<'_>) -> String {
-    format!(
-        "=== ---> {}Lock #{} ({}): {} {} {} {} {}",
-        e.state.prefix(),
-        e.index,
-        e.location.file,
-        e.kind.label(),
-        e.location.line,
-        e.location.function,
-        e.name,
-        e.addr
-    )
 }
 
 /// Write the report.
@@ -423,7 +408,7 @@ pub fn write(
             writeln!(w)?;
             let mut body = String::new();
             for e in &th.entries {
-                body.push_str(&entry_line(e));
+                body.push_str(&crate::dump::lock_line(e));
                 body.push('\n');
                 for f in &e.backtrace {
                     body.push('\t');
