@@ -582,6 +582,17 @@ impl Analysis {
         out
     }
 
+    /// Locks waited for whose holder the dump does not name, in root rank order.
+    pub fn unknown_holder_locks(&self) -> Vec<usize> {
+        self.roots
+            .iter()
+            .filter_map(|g| match g.root {
+                Root::UnknownHolder(l) => Some(l),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The `Locked Here` locations given for a lock by its waiters, first seen first.
     pub fn locked_here<'s, 'a>(
         &self,

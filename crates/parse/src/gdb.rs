@@ -83,12 +83,11 @@ pub fn header(i: &str) -> Option<Header<'_>> {
     })
 }
 
-/// The end of a balanced `(...)` starting at `s[0] == '('`, string literals respected.
-fn balanced(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
+/// The characters of `s` that stand outside string literals (`"…"`, with `\`
+/// escapes), so that brackets and commas inside a printed string are not counted.
+fn outside_strings(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut in_str, mut escaped) = (false, false);
+    s.char_indices().filter(move |&(_, c)| {
         if in_str {
             match c {
                 _ if escaped => escaped = false,
@@ -96,10 +95,21 @@ fn balanced(s: &str) -> Option<usize> {
                 '"' => in_str = false,
                 _ => {}
             }
-            continue;
+            return false;
         }
+        if c == '"' {
+            in_str = true;
+            return false;
+        }
+        true
+    })
+}
+
+/// The end of a balanced `(...)` starting at `s[0] == '('`, string literals respected.
+fn balanced(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in outside_strings(s) {
         match c {
-            '"' => in_str = true,
             '(' => depth += 1,
             ')' => {
                 depth = depth.checked_sub(1)?;
@@ -160,21 +170,10 @@ pub fn frame(line: &str) -> Option<StackFrame<'_>> {
 
 /// Split an argument list on its top-level commas: `name=value` pairs.
 pub fn args(list: &str) -> Vec<(&str, &str)> {
-    let mut out = Vec::new();
-    let (mut depth, mut in_str, mut escaped, mut start) = (0i32, false, false, 0usize);
+    let (mut depth, mut start) = (0i32, 0usize);
     let mut pieces: Vec<&str> = Vec::new();
-    for (i, c) in list.char_indices() {
-        if in_str {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
+    for (i, c) in outside_strings(list) {
         match c {
-            '"' => in_str = true,
             '(' | '{' | '[' | '<' => depth += 1,
             ')' | '}' | ']' | '>' => depth -= 1,
             ',' if depth <= 0 => {
@@ -185,13 +184,11 @@ pub fn args(list: &str) -> Vec<(&str, &str)> {
         }
     }
     pieces.push(&list[start..]);
-    for p in pieces {
-        let p = p.trim();
-        if let Some((k, v)) = p.split_once('=') {
-            out.push((k.trim(), v.trim()));
-        }
-    }
-    out
+    pieces
+        .into_iter()
+        .filter_map(|p| p.trim().split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
 }
 
 /// The value of the first argument named one of `names`.

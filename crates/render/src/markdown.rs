@@ -295,14 +295,7 @@ pub fn write(
         }
     }
 
-    let unknown: Vec<usize> = a
-        .roots
-        .iter()
-        .filter_map(|g| match g.root {
-            Root::UnknownHolder(l) => Some(l),
-            _ => None,
-        })
-        .collect();
+    let unknown = a.unknown_holder_locks();
     if !unknown.is_empty() {
         writeln!(w)?;
         writeln!(w, "### Unknown holders")?;

@@ -187,14 +187,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     }
 
     // Unknown holders.
-    let unknown: Vec<usize> = a
-        .roots
-        .iter()
-        .filter_map(|g| match g.root {
-            Root::UnknownHolder(l) => Some(l),
-            _ => None,
-        })
-        .collect();
+    let unknown = a.unknown_holder_locks();
     if !unknown.is_empty() {
         let unknown = &unknown;
         writeln!(w)?;

@@ -146,14 +146,7 @@ impl View {
                 _ => None,
             })
             .collect();
-        let unknown: Vec<usize> = a
-            .roots
-            .iter()
-            .filter_map(|g| match g.root {
-                Root::UnknownHolder(l) => Some(l),
-                _ => None,
-            })
-            .collect();
+        let unknown = a.unknown_holder_locks();
         let mut blocker = vec![false; n];
         for e in &a.edges {
             blocker[e.blocker] = true;
