@@ -426,7 +426,7 @@ pub struct LockEntry<'a> {
     /// The 21+ timing triple, when printed.
     pub timing: Option<Timing<'a>>,
     /// The backtrace frames printed under the entry.
-    pub backtrace: Vec<Frame<'a>>,
+    pub backtrace: Backtrace<'a>,
     /// `Locked Here:` locations (where the current holder took the awaited mutex).
     pub locked_here: Vec<Location<'a>>,
     /// 1-based line of the entry in the input.
@@ -489,16 +489,112 @@ impl<'a> Clock<'a> {
     }
 }
 
-/// One backtrace line under a lock entry, as printed (leading indentation removed).
+/// The backtrace lines printed under a lock entry, kept as one text.
 ///
-/// Only the text is kept: a busy PBX's dump holds millions of frame lines, and
-/// the model borrows them rather than copying their parts. The parts (module,
-/// function, offset, address, or file:line) are read on demand as [`FrameParts`]
-/// by `ast_locks_parse::csl::frame::parts`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Frame<'a> {
-    /// The line as printed, leading whitespace removed.
-    pub raw: Text<'a>,
+/// A busy PBX's dump holds millions of frame lines. The parser keeps the block of
+/// frame lines under an entry as the one span of the input it occupies, so a frame
+/// costs nothing beyond the input itself; only a block that pasting damaged (quote
+/// marks, timestamps, blank lines between frames) is copied, cleaned. The lines are
+/// read on demand by [`Backtrace::iter`], and their parts (module, function, offset,
+/// address, or file:line) as [`FrameParts`] by `ast_locks_parse::csl::frame::parts`.
+///
+/// ```
+/// use ast_locks_model::Backtrace;
+///
+/// let printed = "\t[0x55d0] asterisk lock.c:353 __ast_pthread_mutex_lock()\r\n\t[0x55d1] asterisk channel.c:80 f()";
+/// let mut bt = Backtrace::from_lines(printed);
+/// bt.push("[0x55d2] asterisk pbx.c:9 g()");
+/// assert_eq!(bt.len(), 3);
+/// assert_eq!(bt.iter().next(), Some("[0x55d0] asterisk lock.c:353 __ast_pthread_mutex_lock()"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Backtrace<'a> {
+    /// Frame lines separated by `\n`, each possibly with the indentation and line
+    /// end it was printed with.
+    text: Text<'a>,
+}
+
+impl<'a> Backtrace<'a> {
+    /// No frames.
+    pub fn new() -> Self {
+        Backtrace::default()
+    }
+
+    /// The frames in `text`: one per line, surrounding whitespace (indentation, a
+    /// `\r`) not part of the frame, blank lines skipped. Borrowed text is not copied.
+    pub fn from_lines(text: impl Into<Text<'a>>) -> Self {
+        Backtrace { text: text.into() }
+    }
+
+    /// Append one frame line (the backtrace becomes an owned copy if it was borrowed).
+    /// A line with nothing but whitespace is not a frame and is ignored.
+    pub fn push(&mut self, frame: &str) {
+        let frame = frame.trim();
+        if frame.is_empty() {
+            return;
+        }
+        let text = self.text.to_mut();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(frame);
+    }
+
+    /// The frame lines, in order, without surrounding whitespace.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.text
+            .split('\n')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+    }
+
+    /// How many frames there are.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// True when there is no frame.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// True when the frames are a span of the input rather than a copy.
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self.text, Cow::Borrowed(_))
+    }
+
+    /// A copy that no longer borrows from the input.
+    pub fn into_owned(self) -> Backtrace<'static> {
+        Backtrace {
+            text: own(self.text),
+        }
+    }
+
+    /// Give back the spare capacity of an owned copy.
+    pub fn shrink_to_fit(&mut self) {
+        if let Cow::Owned(s) = &mut self.text {
+            s.shrink_to_fit();
+        }
+    }
+}
+
+/// Two backtraces are equal when their frames are, however they were kept.
+impl PartialEq for Backtrace<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Backtrace<'_> {}
+
+impl<S: AsRef<str>> FromIterator<S> for Backtrace<'static> {
+    fn from_iter<I: IntoIterator<Item = S>>(frames: I) -> Self {
+        let mut bt = Backtrace::new();
+        for f in frames {
+            bt.push(f.as_ref());
+        }
+        bt
+    }
 }
 
 /// The parts of a backtrace line, where its shape gives them.
@@ -654,11 +750,7 @@ impl LockEntry<'_> {
                 last_failed: t.last_failed.into_owned(),
                 held_for: t.held_for.into_owned(),
             }),
-            backtrace: self
-                .backtrace
-                .into_iter()
-                .map(|f| Frame { raw: own(f.raw) })
-                .collect(),
+            backtrace: self.backtrace.into_owned(),
             locked_here: self
                 .locked_here
                 .into_iter()
@@ -731,5 +823,26 @@ mod tests {
         ));
         assert_eq!(t.waiting().map(|e| e.index), Some(2));
         assert_eq!(t.holding().count(), 0);
+    }
+
+    #[test]
+    fn a_backtrace_is_its_frames_however_it_was_kept() {
+        let printed = "\t[0x1] a x.c:1 f()\r\n\t[0x2] a x.c:2 g()";
+        let span = Backtrace::from_lines(printed);
+        assert!(span.is_borrowed());
+        let copied: Backtrace<'_> = ["[0x1] a x.c:1 f()", "  [0x2] a x.c:2 g()  "]
+            .into_iter()
+            .collect();
+        assert!(!copied.is_borrowed());
+        assert_eq!(span, copied);
+        assert_eq!(span.len(), 2);
+        assert_eq!(span.iter().last(), Some("[0x2] a x.c:2 g()"));
+        let mut grown = Backtrace::from_lines("\t[0x1] a x.c:1 f()\n\n");
+        grown.push("\t[0x2] a x.c:2 g()");
+        grown.push(" \t ");
+        assert_eq!(grown, span);
+        assert_ne!(grown, Backtrace::from_lines("[0x1] a x.c:1 f()"));
+        assert!(Backtrace::from_lines("\n \r\n").is_empty());
+        assert_eq!(span.clone().into_owned(), span);
     }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 use ast_locks_model::{
-    Clock, Frame, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread,
+    Backtrace, Clock, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread,
     ThreadStart, Timing,
 };
 use common::without_lines;
@@ -32,7 +32,7 @@ fn lock_name() -> impl Strategy<Value = String> {
 
 /// Frame lines of each printer's shape. The parts of each are checked too: the
 /// model keeps the text, `frame::parts` reads it.
-fn frame() -> impl Strategy<Value = Frame<'static>> {
+fn frame() -> impl Strategy<Value = String> {
     prop_oneof![
         (ident(), any::<u32>(), any::<u64>())
             .prop_map(|(f, off, addr)| format!("/usr/sbin/asterisk({f}+0x{off:x}) [0x{addr:x}]")),
@@ -42,7 +42,7 @@ fn frame() -> impl Strategy<Value = Frame<'static>> {
     ]
     .prop_map(|raw| {
         assert!(ast_locks_parse::csl::frame::parts(&raw).is_some(), "{raw}");
-        Frame { raw: raw.into() }
+        raw
     })
 }
 
@@ -121,7 +121,7 @@ fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
                         last_failed: b,
                         held_for: c,
                     }),
-                    backtrace,
+                    backtrace: backtrace.into_iter().collect(),
                     locked_here: if state == LockState::Waiting {
                         here
                     } else {

@@ -114,8 +114,8 @@ fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()>
             writeln!(w, "{})", if e.suspended { " - suspended" } else { "" })?;
         }
     }
-    for f in &e.backtrace {
-        writeln!(w, "\t{}", f.raw)?;
+    for f in e.backtrace.iter() {
+        writeln!(w, "\t{f}")?;
     }
     for l in &e.locked_here {
         writeln!(

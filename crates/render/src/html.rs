@@ -326,8 +326,8 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
                 esc(&e.name),
                 esc(&e.addr)
             )?;
-            for f in &e.backtrace {
-                writeln!(w, "    {}", esc(&f.raw))?;
+            for f in e.backtrace.iter() {
+                writeln!(w, "    {}", esc(f))?;
             }
             for l in &e.locked_here {
                 writeln!(

@@ -193,7 +193,7 @@ impl Report<'_, '_> {
             for f in e.backtrace.iter().take(FOLD_FRAMES) {
                 key.push('\n');
                 // The same code reached the same way prints the same frame lines.
-                key.push_str(&f.raw);
+                key.push_str(f);
             }
             let g = *index.entry((lock, key)).or_insert_with(|| {
                 groups.push(Fold {

@@ -403,9 +403,9 @@ pub fn write(
             for e in &th.entries {
                 body.push_str(&crate::dump::lock_line(e));
                 body.push('\n');
-                for f in &e.backtrace {
+                for f in e.backtrace.iter() {
                     body.push('\t');
-                    body.push_str(&f.raw);
+                    body.push_str(f);
                     body.push('\n');
                 }
                 for l in &e.locked_here {

@@ -12,7 +12,8 @@
 //! ```
 
 use ast_locks_model::{
-    Clock, Frame, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread, Timing,
+    Backtrace, Clock, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread,
+    Timing,
 };
 
 /// What to generate.
@@ -67,16 +68,14 @@ const FILES: [&str; 5] = [
     "astobj2.c",
 ];
 
-fn frames(rng: &mut Rng) -> Vec<Frame<'static>> {
+fn frames(rng: &mut Rng) -> Backtrace<'static> {
     (0..6 + rng.below(9))
         .map(|_| {
             let f = FUNCS[rng.below(FUNCS.len() as u64) as usize];
             let file = FILES[rng.below(FILES.len() as u64) as usize];
             let line = 100 + rng.below(9000);
             let addr = 0x55d0_0000_0000u64 + rng.below(1 << 24);
-            Frame {
-                raw: format!("[0x{addr:x}] asterisk {file}:{line} {f}()").into(),
-            }
+            format!("[0x{addr:x}] asterisk {file}:{line} {f}()")
         })
         .collect()
 }

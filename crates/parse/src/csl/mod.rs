@@ -14,7 +14,7 @@ pub mod v21;
 
 use crate::clean::{clean_line, Cleaned};
 use crate::ParseError;
-use ast_locks_model::{Dump, Generation, LockEntry, Snapshot, Thread, Warning};
+use ast_locks_model::{Backtrace, Dump, Generation, LockEntry, Snapshot, Thread, Warning};
 use line::{classify, DumpLine, Tail};
 use std::borrow::Cow;
 
@@ -51,6 +51,12 @@ struct Unrecognised {
 }
 
 struct Builder<'a> {
+    /// The text being read (the whole input, or one chunk of a parallel parse):
+    /// line offsets are into it.
+    text: &'a str,
+    /// `text[start..end]` is the last entry's backtrace while it is one unbroken
+    /// span of frame lines as printed.
+    span: Option<(usize, usize)>,
     dump: Dump<'a>,
     /// Finished snapshots with the evidence of their generation (decided at the end,
     /// after the chunks of a parallel parse are merged).
@@ -118,6 +124,7 @@ impl<'a> Builder<'a> {
             for e in &mut t.entries {
                 e.backtrace.shrink_to_fit();
             }
+            self.span = None;
             t.entries.shrink_to_fit();
             if let Some(what) = ended_by {
                 self.warn(
@@ -151,7 +158,34 @@ impl<'a> Builder<'a> {
         self.thread.as_mut().and_then(|t| t.entries.last_mut())
     }
 
-    fn line(&mut self, lineno: usize, raw: &'a str) {
+    /// Keep a frame line (`s`, cleaned from `raw`, which starts at offset `at` of
+    /// the text) in the last entry's backtrace: as part of the span of the input
+    /// when it continues it untouched, else as a copy.
+    fn frame(&mut self, at: usize, raw: &'a str, s: &'a str) -> bool {
+        let Some(e) = self.thread.as_mut().and_then(|t| t.entries.last_mut()) else {
+            return false;
+        };
+        // Untouched: cleaning removed at most the indentation and the line end.
+        let untouched = std::ptr::eq(s, raw.trim());
+        let end = at + raw.len();
+        match self.span {
+            Some((start, last)) if untouched && last + 1 == at => {
+                self.span = Some((start, end));
+                e.backtrace = Backtrace::from_lines(&self.text[start..end]);
+            }
+            None if untouched && e.backtrace.is_empty() => {
+                self.span = Some((at, end));
+                e.backtrace = Backtrace::from_lines(raw);
+            }
+            _ => {
+                self.span = None;
+                e.backtrace.push(s);
+            }
+        }
+        true
+    }
+
+    fn line(&mut self, lineno: usize, at: usize, raw: &'a str) {
         let (start, end) = match clean_line(raw) {
             Cleaned::Decoration => return,
             Cleaned::Text { start, end } => (start, end),
@@ -246,6 +280,7 @@ impl<'a> Builder<'a> {
                 }
                 if let Some(t) = self.thread.as_mut() {
                     t.entries.push(e);
+                    self.span = None;
                 }
             }
             DumpLine::Timing(tl) => {
@@ -295,12 +330,8 @@ impl<'a> Builder<'a> {
                     return;
                 }
                 // The frame's parts are read on demand (frame::parts): here only its shape.
-                let is_frame = frame::looks_like_frame(text);
-                match (self.last_entry(), is_frame) {
-                    (Some(e), true) => e.backtrace.push(ast_locks_model::Frame {
-                        raw: Cow::Borrowed(text),
-                    }),
-                    _ => self.unrecognised(lineno, text),
+                if !(frame::looks_like_frame(text) && self.frame(at, raw, text)) {
+                    self.unrecognised(lineno, text);
                 }
             }
         }
@@ -372,8 +403,10 @@ fn into_dump<'a>(done: Vec<(Snapshot<'a>, Evidence)>, mut warnings: Vec<Warning>
 }
 
 impl<'a> Builder<'a> {
-    fn new() -> Self {
+    fn new(text: &'a str) -> Self {
         Builder {
+            text,
+            span: None,
             dump: Dump::default(),
             done: Vec::new(),
             snapshot: None,
@@ -407,11 +440,31 @@ pub fn parse_str_threads(input: &str, threads: usize) -> Result<Dump<'_>, ParseE
     parse_chunked(input, threads, PARALLEL_MIN_BYTES)
 }
 
-fn sequential(input: &str) -> Result<Dump<'_>, ParseError> {
-    let mut b = Builder::new();
-    for (i, raw) in input.split('\n').enumerate() {
-        b.line(i + 1, raw);
+/// The lines of `text` (split at `\n`), each with its offset.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut from = 0;
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    std::iter::from_fn(move || {
+        let start = from;
+        let end = match ends.next() {
+            Some(end) => end,
+            None if start <= text.len() => text.len(),
+            None => return None,
+        };
+        from = end + 1;
+        text.get(start..end).map(|line| (start, line))
+    })
+}
+
+fn read_lines<'a>(b: &mut Builder<'a>, text: &'a str, first_line: usize) {
+    for (i, (at, raw)) in lines(text).enumerate() {
+        b.line(first_line + i + 1, at, raw);
     }
+}
+
+fn sequential(input: &str) -> Result<Dump<'_>, ParseError> {
+    let mut b = Builder::new(input);
+    read_lines(&mut b, input, 0);
     b.finish(input)
 }
 
@@ -455,7 +508,6 @@ fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'
             .enumerate()
             .map(|(k, &(start, end, first_line))| {
                 scope.spawn(move || {
-                    let mut b = Builder::new();
                     // A chunk ends with the newline before the next header: drop the
                     // empty piece after it so line numbers stay those of the input.
                     let text = &input[start..end];
@@ -464,9 +516,8 @@ fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'
                     } else {
                         text
                     };
-                    for (i, raw) in text.split('\n').enumerate() {
-                        b.line(first_line + i + 1, raw);
-                    }
+                    let mut b = Builder::new(text);
+                    read_lines(&mut b, text, first_line);
                     b.close(k == last);
                     b
                 })
@@ -537,5 +588,27 @@ mod parallel_tests {
             }
         }
         assert!(compared > 50);
+    }
+
+    #[test]
+    fn frames_of_an_untouched_dump_borrow_one_span_per_entry() {
+        let text = "=== Thread ID: 0x1 LWP:1 (main)\r\n\
+=== ---> Lock #0 (a.c): MUTEX 1 f &l 0x10\r\n\
+\t[0x1] asterisk a.c:1 f()\r\n\
+\t[0x2] asterisk a.c:2 g()\r\n\
+=== ---> Lock #1 (a.c): MUTEX 1 f &l 0x20\n\
+> \t[0x3] asterisk a.c:3 h()\n\
+\t[0x4] asterisk a.c:4 i()\n\
+=== -------------------------------------------------------------------\n";
+        let dump = sequential(text).expect("parses");
+        let entries = &dump.snapshots[0].threads[0].entries;
+        assert!(entries[0].backtrace.is_borrowed());
+        assert_eq!(
+            entries[0].backtrace.iter().collect::<Vec<_>>(),
+            ["[0x1] asterisk a.c:1 f()", "[0x2] asterisk a.c:2 g()"]
+        );
+        // A quoted line is cleaned, so that entry's frames are a copy.
+        assert!(!entries[1].backtrace.is_borrowed());
+        assert_eq!(entries[1].backtrace.len(), 2);
     }
 }
