@@ -2,8 +2,8 @@
 
 mod common;
 use ast_locks_model::{
-    Backtrace, Clock, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread,
-    ThreadStart, Timing,
+    Clock, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread, ThreadStart,
+    Timing,
 };
 use common::without_lines;
 use proptest::prelude::*;
