@@ -34,29 +34,43 @@ use ast_locks_model::{Location, LockKind, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, VecDeque};
 
-/// FNV-1a for the lock map: its keys are short address strings from the dump, not
-/// attacker-chosen keys against a server, and SipHash costs more than the rest of
-/// a lookup for them.
+/// A word-at-a-time multiplicative hash (the FxHash idea) for the lock map: its
+/// keys are short address strings from the dump, not keys chosen against a
+/// server, and SipHash, or a byte-at-a-time hash, costs more than the rest of a
+/// lookup for them.
 #[derive(Default, Clone, Copy)]
-struct BuildFnv;
+struct BuildWordHash;
 
-struct Fnv(u64);
+struct WordHash(u64);
 
-impl std::hash::Hasher for Fnv {
+impl WordHash {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(<[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
         }
     }
 }
 
-impl std::hash::BuildHasher for BuildFnv {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl std::hash::BuildHasher for BuildWordHash {
+    type Hasher = WordHash;
+    fn build_hasher(&self) -> WordHash {
+        WordHash(0)
     }
 }
 
@@ -205,8 +219,9 @@ pub struct Analysis {
 pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     let mut a = Analysis::default();
     let n = snapshot.threads.len();
-    let mut by_addr: HashMap<&str, usize, BuildFnv> =
-        HashMap::with_capacity_and_hasher(n, BuildFnv);
+    let entries: usize = snapshot.threads.iter().map(|t| t.entries.len()).sum();
+    let mut by_addr: HashMap<&str, usize, BuildWordHash> =
+        HashMap::with_capacity_and_hasher(entries, BuildWordHash);
     let mut lock_of = |addr: &str, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
         // The address is the identity; `(nil)` is not an identity, so each gets its own.
         if addr != "(nil)" {
@@ -227,6 +242,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
         i
     };
     a.entry_locks.reserve(n);
+    a.locks.reserve(entries);
     a.waits = vec![None; n];
     for (ti, t) in snapshot.threads.iter().enumerate() {
         let mut ids = Vec::with_capacity(t.entries.len());
@@ -241,21 +257,21 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
                 a.locks[li].holders.push(at);
             }
         }
-        let waiting: Vec<usize> = (0..t.entries.len())
-            .filter(|&ei| t.entries[ei].state == LockState::Waiting)
-            .collect();
-        if let Some(&ei) = waiting.last() {
+        let is_waiting = |e: &&ast_locks_model::LockEntry<'_>| e.state == LockState::Waiting;
+        let last_wait = t.entries.iter().rposition(|e| is_waiting(&e));
+        if let Some(ei) = last_wait {
+            let waiting = t.entries.iter().filter(is_waiting).count();
             a.waits[ti] = Some((ids[ei], ei));
             a.locks[ids[ei]].waiters.push(EntryRef {
                 thread: ti,
                 entry: ei,
             });
-            if waiting.len() > 1 {
+            if waiting > 1 {
                 a.anomalies.push(Anomaly {
                     thread: ti,
                     message: format!(
                         "{} `Waiting for` entries; a thread blocks on one lock at a time, so the last (Lock #{}) is taken as its wait",
-                        waiting.len(),
+                        waiting,
                         t.entries[ei].index
                     ),
                 });
@@ -265,7 +281,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     }
 
     // Holders in exclusive mode of the same lock in two threads: not a consistent snapshot.
-    for lock in &a.locks {
+    for lock in a.locks.iter().filter(|l| l.holders.len() > 1) {
         let exclusive: Vec<&EntryRef> = lock
             .holders
             .iter()
@@ -372,12 +388,18 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     a.edges.sort();
     a.edges.dedup_by_key(|e| (e.waiter, e.blocker, e.lock));
 
-    let mut graph: DiGraph<usize, usize> = DiGraph::with_capacity(n, a.edges.len());
-    for ti in 0..n {
+    // Only threads on an edge can be in a cycle or on a way to a root: the graph
+    // is theirs, however many other threads the dump lists.
+    let mut involved: Vec<usize> = a.edges.iter().flat_map(|e| [e.waiter, e.blocker]).collect();
+    involved.sort_unstable();
+    involved.dedup();
+    let node = |t: usize| NodeIndex::new(involved.binary_search(&t).unwrap_or_default());
+    let mut graph: DiGraph<usize, usize> = DiGraph::with_capacity(involved.len(), a.edges.len());
+    for &ti in &involved {
         graph.add_node(ti);
     }
     for e in &a.edges {
-        graph.add_edge(NodeIndex::new(e.waiter), NodeIndex::new(e.blocker), e.lock);
+        graph.add_edge(node(e.waiter), node(e.blocker), e.lock);
     }
     let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
     for e in &a.edges {
@@ -386,11 +408,14 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
 
     // Tarjan gives components in reverse topological order: every component's
     // successors come before it, which the root computation below relies on.
-    let sccs = petgraph::algo::tarjan_scc(&graph);
+    let sccs: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .map(|comp| comp.into_iter().map(|ix| involved[ix.index()]).collect())
+        .collect();
     let mut comp_of = vec![usize::MAX; n];
     let mut cyclic: Vec<Vec<usize>> = Vec::new();
     for comp in &sccs {
-        let mut members: Vec<usize> = comp.iter().map(|ix| ix.index()).collect();
+        let mut members: Vec<usize> = comp.clone();
         members.sort_unstable();
         if members.len() > 1 || self_wait[members[0]] {
             cyclic.push(members);
@@ -425,9 +450,16 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     // Root of every thread, in reverse topological order of components.
     // best[t] = (root, distance, next hop).
     let mut best: Vec<Option<(Root, usize, Option<usize>)>> = vec![None; n];
+    // A waiter on no edge (nobody holds its lock) is its own root.
+    for (t, wait) in a.waits.iter().enumerate() {
+        if let Some((li, _)) = wait {
+            if out[t].is_empty() {
+                best[t] = Some((Root::UnknownHolder(*li), 0, None));
+            }
+        }
+    }
     for comp in &sccs {
-        for ix in comp {
-            let t = ix.index();
+        for &t in comp {
             if comp_of[t] != usize::MAX {
                 best[t] = Some((Root::Deadlock(comp_of[t]), 0, None));
                 continue;

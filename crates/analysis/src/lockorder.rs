@@ -10,7 +10,7 @@
 
 use ast_locks_model::{parse_address, Location, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Where one ordered pair was seen.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,13 +112,15 @@ pub const MAX_EVIDENCE: usize = 20;
 /// its pairs grow with the square of its length.
 pub const MAX_ORDER_ENTRIES: usize = 256;
 
-/// One sighting of an order: which snapshot, thread and entries (by index).
+/// One sighting of an order: which snapshot, thread and entries (by index), and
+/// the two addresses as numbers when both are ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
     snapshot: usize,
     thread: usize,
-    first: usize,
-    then: usize,
+    first: u32,
+    then: u32,
+    addrs: Option<(u64, u64)>,
 }
 
 /// Ordered pairs by name class, with where each was seen (indexes only: a big
@@ -127,7 +129,12 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
     let mut out: BTreeMap<(&str, &str), Vec<Seen>> = BTreeMap::new();
     for (si, s) in snapshots.iter().enumerate() {
         for (ti, t) in s.threads.iter().enumerate() {
+            // Most threads hold one lock and wait for none: no pair.
+            if t.entries.len() < 2 {
+                continue;
+            }
             let entries = &t.entries[..t.entries.len().min(MAX_ORDER_ENTRIES)];
+            let addrs: Vec<Option<u64>> = entries.iter().map(|e| parse_address(&e.addr)).collect();
             for (i, a) in entries.iter().enumerate() {
                 if !a.is_holding() {
                     continue;
@@ -142,8 +149,10 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
                         .push(Seen {
                             snapshot: si,
                             thread: ti,
-                            first: i,
-                            then: j,
+                            // Below MAX_ORDER_ENTRIES, so they fit.
+                            first: i as u32,
+                            then: j as u32,
+                            addrs: addrs[i].zip(addrs[j]),
                         });
                 }
             }
@@ -154,7 +163,10 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
 
 fn evidence(snapshots: &[&Snapshot<'_>], seen: &Seen) -> Evidence {
     let t = &snapshots[seen.snapshot].threads[seen.thread];
-    let (a, b) = (&t.entries[seen.first], &t.entries[seen.then]);
+    let (a, b) = (
+        &t.entries[seen.first as usize],
+        &t.entries[seen.then as usize],
+    );
     let at = |l: &Location<'_>| (!l.file.is_empty()).then(|| l.to_string());
     Evidence {
         snapshot: seen.snapshot,
@@ -221,31 +233,32 @@ fn shortest_cycle(members: &[usize], adj: &[Vec<usize>]) -> Vec<usize> {
 /// The cycles of a directed graph given as edges between node labels: each
 /// strongly connected component of two or more nodes, as its shortest cycle.
 pub fn cycles<K: Ord + Clone>(edges: &[(K, K)]) -> Vec<Vec<K>> {
-    let mut ids: BTreeMap<K, usize> = BTreeMap::new();
+    // Nodes numbered in label order: a sorted list and a binary search, which
+    // stays cheap for the hundreds of thousands of addresses of a big dump.
+    let mut names: Vec<K> = edges
+        .iter()
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let id = |k: &K| names.binary_search(k).unwrap_or_default();
+    let mut adj = vec![Vec::new(); names.len()];
     for (a, b) in edges {
-        let n = ids.len();
-        ids.entry(a.clone()).or_insert(n);
-        let n = ids.len();
-        ids.entry(b.clone()).or_insert(n);
-    }
-    let mut names: Vec<K> = vec![edges[0].0.clone(); ids.len()];
-    for (k, &i) in &ids {
-        names[i] = k.clone();
-    }
-    let mut graph: DiGraph<(), ()> = DiGraph::new();
-    for _ in 0..ids.len() {
-        graph.add_node(());
-    }
-    let mut adj = vec![Vec::new(); ids.len()];
-    for (a, b) in edges {
-        let (x, y) = (ids[a], ids[b]);
-        if x != y && !adj[x].contains(&y) {
+        let (x, y) = (id(a), id(b));
+        if x != y {
             adj[x].push(y);
-            graph.add_edge(NodeIndex::new(x), NodeIndex::new(y), ());
         }
     }
-    for a in &mut adj {
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(names.len(), edges.len());
+    for _ in 0..names.len() {
+        graph.add_node(());
+    }
+    for (x, a) in adj.iter_mut().enumerate() {
         a.sort_unstable();
+        a.dedup();
+        for &y in a.iter() {
+            graph.add_edge(NodeIndex::new(x), NodeIndex::new(y), ());
+        }
     }
     let mut out: Vec<Vec<K>> = petgraph::algo::tarjan_scc(&graph)
         .into_iter()
@@ -284,34 +297,13 @@ pub fn potential_deadlocks(
     if class_cycles.is_empty() {
         return Vec::new();
     }
-    let addr_of = |x: &Seen| {
-        let t = &snapshots[x.snapshot].threads[x.thread];
-        (
-            parse_address(&t.entries[x.first].addr),
-            parse_address(&t.entries[x.then].addr),
-        )
-    };
     // Address level, only over the classes that form cycles.
     let in_cycle: BTreeSet<&str> = class_cycles.iter().flatten().copied().collect();
-    let mut addr_edges: Vec<(u64, u64)> = Vec::new();
-    let mut addr_text: HashMap<u64, String> = HashMap::new();
-    for ((a, b), seen) in &pairs {
-        if suppressed(a, b) || !in_cycle.contains(a) || !in_cycle.contains(b) {
-            continue;
-        }
-        for x in seen {
-            if let (Some(p), Some(q)) = addr_of(x) {
-                addr_edges.push((p, q));
-                let t = &snapshots[x.snapshot].threads[x.thread];
-                addr_text
-                    .entry(p)
-                    .or_insert_with(|| t.entries[x.first].addr.to_string());
-                addr_text
-                    .entry(q)
-                    .or_insert_with(|| t.entries[x.then].addr.to_string());
-            }
-        }
-    }
+    let mut addr_edges: Vec<(u64, u64)> = pairs
+        .iter()
+        .filter(|((a, b), _)| !suppressed(a, b) && in_cycle.contains(a) && in_cycle.contains(b))
+        .flat_map(|(_, seen)| seen.iter().filter_map(|x| x.addrs))
+        .collect();
     addr_edges.sort_unstable();
     addr_edges.dedup();
     let addr_cycles = if addr_edges.is_empty() {
@@ -319,6 +311,10 @@ pub fn potential_deadlocks(
     } else {
         cycles(&addr_edges)
     };
+    let cycle_edges: HashSet<(u64, u64)> = addr_cycles
+        .iter()
+        .flat_map(|c| (0..c.len()).map(move |i| (c[i], c[(i + 1) % c.len()])))
+        .collect();
     let mut out = Vec::new();
     for classes in class_cycles {
         let steps: Vec<&Vec<Seen>> = (0..classes.len())
@@ -326,24 +322,26 @@ pub fn potential_deadlocks(
             .collect();
         // The same locks in both orders: an address cycle whose every step is one of
         // this class cycle's steps.
-        let step_addrs: Vec<BTreeSet<(u64, u64)>> = steps
+        let seen_here: HashSet<(u64, u64)> = steps
             .iter()
-            .map(|seen| {
-                seen.iter()
-                    .filter_map(|x| match addr_of(x) {
-                        (Some(p), Some(q)) => Some((p, q)),
-                        _ => None,
-                    })
-                    .collect()
-            })
+            .flat_map(|seen| seen.iter().filter_map(|x| x.addrs))
+            .filter(|e| cycle_edges.contains(e))
             .collect();
+        let step_has = |edge: (u64, u64)| seen_here.contains(&edge);
         let same = addr_cycles.iter().find(|c| {
-            c.len() == classes.len()
-                && (0..c.len()).all(|i| {
-                    let edge = (c[i], c[(i + 1) % c.len()]);
-                    step_addrs.iter().any(|s| s.contains(&edge))
-                })
+            c.len() == classes.len() && (0..c.len()).all(|i| step_has((c[i], c[(i + 1) % c.len()])))
         });
+        // Each address as the dump printed it, from a sighting that names it.
+        let printed = |addr: u64| {
+            steps.iter().flat_map(|seen| seen.iter()).find_map(|x| {
+                let t = &snapshots[x.snapshot].threads[x.thread];
+                match x.addrs {
+                    Some((p, _)) if p == addr => Some(t.entries[x.first as usize].addr.to_string()),
+                    Some((_, q)) if q == addr => Some(t.entries[x.then as usize].addr.to_string()),
+                    _ => None,
+                }
+            })
+        };
         out.push(PotentialDeadlock {
             classes: classes.iter().map(|c| c.to_string()).collect(),
             counts: steps.iter().map(|seen| seen.len()).collect(),
@@ -362,7 +360,7 @@ pub fn potential_deadlocks(
                 Confidence::NameClassOnly
             },
             addresses: same
-                .map(|c| c.iter().filter_map(|a| addr_text.get(a).cloned()).collect())
+                .map(|c| c.iter().filter_map(|&a| printed(a)).collect())
                 .unwrap_or_default(),
         });
     }
