@@ -380,54 +380,60 @@ fn ignore_broken_pipe(e: io::Error) -> Result<(), Failure> {
 /// the number of lines, not by what one line holds.
 const MAX_LINE: usize = 1 << 20;
 
+/// How much is read at a time: read straight into the buffer's free space, then
+/// checked for overlong lines.
+const READ_CHUNK: u64 = 8 << 20;
+
 /// Read everything, cutting lines longer than [`MAX_LINE`]. Returns the bytes and
 /// how many lines were cut.
 fn read_bounded(mut r: impl Read, capacity: usize) -> io::Result<(Vec<u8>, usize)> {
     let mut buf = Vec::with_capacity(capacity);
-    let mut chunk = vec![0u8; 1 << 16];
+    // Length of the last, unfinished line as read (cut lines count in full).
     let mut line_len = 0usize;
     let mut cut = 0usize;
     let mut cutting = false;
     loop {
-        let n = match r.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let data = &chunk[..n];
+        let start = buf.len();
+        let n = (&mut r).take(READ_CHUNK).read_to_end(&mut buf)?;
+        if n == 0 {
+            break;
+        }
         if !cutting && line_len + n <= MAX_LINE {
             // No line can reach the limit inside this chunk: keep it whole.
-            buf.extend_from_slice(data);
-            line_len = match memchr::memrchr(b'\n', data) {
+            line_len = match memchr::memrchr(b'\n', &buf[start..]) {
                 Some(last) => n - last - 1,
                 None => line_len + n,
             };
             continue;
         }
-        let mut rest = data;
-        while !rest.is_empty() {
-            let (seg, newline) = match memchr::memchr(b'\n', rest) {
-                Some(at) => (&rest[..at], true),
-                None => (rest, false),
-            };
-            let room = MAX_LINE.saturating_sub(line_len);
-            let kept = seg.len().min(room);
-            buf.extend_from_slice(&seg[..kept]);
-            line_len += seg.len();
-            if kept < seg.len() && !cutting {
+        // Compact the chunk in place, keeping at most MAX_LINE bytes of each line.
+        let end = buf.len();
+        let (mut read, mut write) = (start, start);
+        while read < end {
+            let newline = memchr::memchr(b'\n', &buf[read..end]).map(|at| read + at);
+            let seg = newline.unwrap_or(end) - read;
+            let kept = seg.min(MAX_LINE.saturating_sub(line_len));
+            buf.copy_within(read..read + kept, write);
+            write += kept;
+            line_len += seg;
+            if kept < seg && !cutting {
                 cut += 1;
                 cutting = true;
             }
-            if newline {
-                buf.push(b'\n');
-                line_len = 0;
-                cutting = false;
-                rest = &rest[seg.len() + 1..];
-            } else {
-                rest = &[];
+            match newline {
+                Some(at) => {
+                    if let Some(b) = buf.get_mut(write) {
+                        *b = b'\n';
+                    }
+                    write += 1;
+                    line_len = 0;
+                    cutting = false;
+                    read = at + 1;
+                }
+                None => read = end,
             }
         }
+        buf.truncate(write);
     }
     Ok((buf, cut))
 }
@@ -895,15 +901,6 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
             Policy::WriterPreferring => RwLockPolicy::WriterPreferring,
         },
     };
-    let analyses: Vec<ast_locks_analysis::Analysis> =
-        all.iter().map(|s| analyze(s, &options)).collect();
-    let analysis = &analyses[index];
-    let series = (count > 1).then(|| {
-        let refs: Vec<&ast_locks_analysis::Analysis> = analyses.iter().collect();
-        ast_locks_analysis::series::series(&all, &refs)
-    });
-    let stalls = ast_locks_analysis::series::stalls(snapshot, analysis, opts.stall_after.micros);
-    let longest = ast_locks_analysis::series::longest_held(snapshot, analysis);
     let suppress = match &opts.suppress {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -913,6 +910,25 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
         }
         None => Vec::new(),
     };
+    // The lock-order pass reads every thread again, independently of the waits-for
+    // analysis: on a second core it costs no wall time.
+    let (analyses, potential) = std::thread::scope(|scope| {
+        let order =
+            scope.spawn(|| ast_locks_analysis::lockorder::potential_deadlocks(&all, &suppress));
+        let analyses: Vec<ast_locks_analysis::Analysis> =
+            all.iter().map(|s| analyze(s, &options)).collect();
+        let potential = order
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (analyses, potential)
+    });
+    let analysis = &analyses[index];
+    let series = (count > 1).then(|| {
+        let refs: Vec<&ast_locks_analysis::Analysis> = analyses.iter().collect();
+        ast_locks_analysis::series::series(&all, &refs)
+    });
+    let stalls = ast_locks_analysis::series::stalls(snapshot, analysis, opts.stall_after.micros);
+    let longest = ast_locks_analysis::series::longest_held(snapshot, analysis);
     // A lock-order cycle that did deadlock in a snapshot is reported as the deadlock.
     let deadlocked: Vec<Vec<String>> = all
         .iter()
@@ -929,7 +945,7 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
             })
         })
         .collect();
-    let potential: Vec<_> = ast_locks_analysis::lockorder::potential_deadlocks(&all, &suppress)
+    let potential: Vec<_> = potential
         .into_iter()
         .filter(|p| {
             let mut addrs = p.addresses.clone();
@@ -1106,4 +1122,27 @@ fn diff(old: &Path, new: &Path, format: DiffFormat) -> Result<bool, Failure> {
         .and_then(|()| stdout.flush())
         .or_else(ignore_broken_pipe)?;
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlong_lines_are_cut_while_reading_and_the_rest_is_kept() {
+        // Two lines of 5 MiB: the second straddles the end of the first read.
+        let long = "x".repeat(5 * MAX_LINE + 5);
+        let mut input = format!("first\n{long}\nmiddle\n{long}");
+        input.push_str("\nlast");
+        let (bytes, cut) = read_bounded(input.as_bytes(), 0).expect("reads");
+        assert_eq!(cut, 2);
+        let text = String::from_utf8(bytes).expect("utf8");
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!((lines[0], lines[2], lines[4]), ("first", "middle", "last"));
+        assert_eq!(lines[1].len(), MAX_LINE);
+        assert_eq!(lines[3].len(), MAX_LINE);
+        let (same, none) = read_bounded("a\nb\n".as_bytes(), 4).expect("reads");
+        assert_eq!((same.as_slice(), none), (&b"a\nb\n"[..], 0));
+    }
 }
