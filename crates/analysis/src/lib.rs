@@ -51,7 +51,9 @@ impl WordHash {
 
 impl std::hash::Hasher for WordHash {
     fn finish(&self) -> u64 {
-        self.0
+        // The product's well-mixed high bits brought down to where the table takes
+        // its index: lock addresses are aligned, so their low bits alone say little.
+        self.0.rotate_left(26)
     }
     fn write(&mut self, bytes: &[u8]) {
         let mut words = bytes.chunks_exact(8);
@@ -220,25 +222,31 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     let mut a = Analysis::default();
     let n = snapshot.threads.len();
     let entries: usize = snapshot.threads.iter().map(|t| t.entries.len()).sum();
-    let mut by_addr: HashMap<&str, usize, BuildWordHash> =
+    // The address is the identity: as a number when it is one (so the map holds
+    // no pointer back into the input), else as printed. `(nil)` is no identity, so
+    // each gets its own lock.
+    let mut by_value: HashMap<u64, usize, BuildWordHash> =
         HashMap::with_capacity_and_hasher(entries, BuildWordHash);
+    let mut by_text: HashMap<&str, usize, BuildWordHash> = HashMap::default();
     let mut lock_of = |addr: &str, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
-        // The address is the identity; `(nil)` is not an identity, so each gets its own.
-        if addr != "(nil)" {
-            if let Some(&i) = by_addr.get(addr) {
-                return i;
+        let new = locks.len();
+        let i = if addr == "(nil)" {
+            new
+        } else {
+            match ast_locks_model::parse_address(addr) {
+                Some(value) => *by_value.entry(value).or_insert(new),
+                None => *by_text
+                    .entry(snapshot.threads[at.thread].entries[at.entry].addr.as_ref())
+                    .or_insert(new),
             }
+        };
+        if i == new {
+            locks.push(Lock {
+                first: at,
+                holders: Vec::new(),
+                waiters: Vec::new(),
+            });
         }
-        locks.push(Lock {
-            first: at,
-            holders: Vec::new(),
-            waiters: Vec::new(),
-        });
-        let i = locks.len() - 1;
-        by_addr.insert(
-            snapshot.threads[at.thread].entries[at.entry].addr.as_ref(),
-            i,
-        );
         i
     };
     a.entry_locks.reserve(n);

@@ -463,3 +463,24 @@ fn reaches(adj: &[Vec<bool>], from: usize, to: usize) -> bool {
     }
     false
 }
+
+#[test]
+fn an_address_is_one_lock_however_it_is_printed() {
+    // %p in one place, gdb's zero-padded upper-case copy in another; words that are
+    // no number stay apart by their text, and `(nil)` is never one lock.
+    let s = snap(vec![
+        t(
+            "0xa",
+            &[(Held, Mutex, "0x7f67a50f1140"), (Waiting, Mutex, "&l")],
+        ),
+        t(
+            "0xb",
+            &[(Held, Mutex, "&l"), (Waiting, Mutex, "0x00007F67A50F1140")],
+        ),
+        t("0xc", &[(Held, Mutex, "(nil)"), (Held, Mutex, "(nil)")]),
+    ]);
+    let a = run(&s);
+    assert_eq!(a.locks.len(), 4);
+    assert_eq!(a.deadlocks.len(), 1);
+    assert_eq!(a.deadlocks[0].threads, vec![0, 1]);
+}

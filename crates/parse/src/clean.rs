@@ -21,26 +21,37 @@ pub enum Cleaned {
     Text { start: usize, end: usize },
 }
 
+/// True when nothing at the end of a line is what pasting adds there (CR, blanks,
+/// a closing marker or fence).
+fn clean_end(bytes: &[u8]) -> bool {
+    !matches!(bytes.last(), Some(b'\r' | b' ' | b'\t' | b'}' | b'`'))
+}
+
+/// True for a line as Asterisk prints a frame, untouched by pasting: one tab, the
+/// frame (`[0x…` or `/path…`), and a clean end. Cleaning it removes the tab only.
+pub fn untouched_frame(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.first() == Some(&b'\t')
+        && bytes.get(1).is_some_and(|b| *b == b'[' || *b == b'/')
+        && clean_end(bytes)
+}
+
 /// Find the dump text inside one raw line (without its `\n`).
 pub fn clean_line(line: &str) -> Cleaned {
     let bytes = line.as_bytes();
     // Fast path for the lines Asterisk prints, untouched by pasting: `===…`, or a
-    // frame indented by one tab, with nothing at its end that pasting adds (CR,
-    // blanks, a closing marker or fence). Almost every line of a big dump is one.
-    if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
-        let clean_end = !matches!(last, b'\r' | b' ' | b'\t' | b'}' | b'`');
-        if clean_end && first == b'=' && bytes.starts_with(b"===") {
-            return Cleaned::Text {
-                start: 0,
-                end: bytes.len(),
-            };
-        }
-        if clean_end && first == b'\t' && bytes.get(1).is_some_and(|b| *b == b'[' || *b == b'/') {
-            return Cleaned::Text {
-                start: 1,
-                end: bytes.len(),
-            };
-        }
+    // frame indented by one tab. Almost every line of a big dump is one.
+    if bytes.starts_with(b"===") && clean_end(bytes) {
+        return Cleaned::Text {
+            start: 0,
+            end: bytes.len(),
+        };
+    }
+    if untouched_frame(line) {
+        return Cleaned::Text {
+            start: 1,
+            end: bytes.len(),
+        };
     }
     let end = line.trim_end().len();
     let mut s = &line[..end];

@@ -15,8 +15,16 @@ fn hex_addr(i: &str) -> IResult<&str, &str> {
 /// A cheap test of whether a line (leading indentation removed) has a frame's
 /// shape: what the parser keeps as a frame. Its parts are read later, on demand.
 pub fn looks_like_frame(s: &str) -> bool {
-    ((s.starts_with("[0x") || s.starts_with("[inlined]")) && s.contains("] "))
-        || (s.ends_with(']') && s.contains(" [0x"))
+    let b = s.as_bytes();
+    // `] ` and ` [0x` found with a one-byte search: a substring searcher set up
+    // for every line of a big dump costs more than the test.
+    let closes = || memchr::memchr_iter(b']', b).any(|at| b.get(at + 1) == Some(&b' '));
+    let opens = || {
+        memchr::memchr_iter(b'[', b)
+            .any(|at| at > 0 && b[at - 1] == b' ' && b[at..].starts_with(b"[0x"))
+    };
+    ((s.starts_with("[0x") || s.starts_with("[inlined]")) && closes())
+        || (s.ends_with(']') && opens())
         || s == "No backtrace to print"
         || s == "Couldn't retrieve backtrace symbols"
 }

@@ -205,7 +205,10 @@ pub fn header(whole: &str) -> Result<Header<'_>, GrammarError> {
 
 /// `%-20s started at [%5d] %s %s()`.
 pub fn thread_start(name: &str) -> Option<ThreadStart<'_>> {
-    let at = memchr::memmem::find(name.as_bytes(), b" started at [")?;
+    // One searcher for every header of the dump, not one set up per header.
+    static STARTED_AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" started at ["));
+    let at = STARTED_AT.find(name.as_bytes())?;
     let (routine, rest) = (&name[..at], &name[at + " started at [".len()..]);
     let routine = routine.trim_end();
     if routine.is_empty() {

@@ -12,7 +12,7 @@ pub mod v12;
 pub mod v1_6;
 pub mod v21;
 
-use crate::clean::{clean_line, Cleaned};
+use crate::clean::{clean_line, untouched_frame, Cleaned};
 use crate::ParseError;
 use ast_locks_model::{Backtrace, Dump, Generation, LockEntry, Snapshot, Thread, Warning};
 use line::{classify, DumpLine, Tail};
@@ -186,6 +186,18 @@ impl<'a> Builder<'a> {
     }
 
     fn line(&mut self, lineno: usize, at: usize, raw: &'a str) {
+        // Nine lines in ten of a big dump are frames continuing the current span,
+        // untouched: a tab, then the frame, with no paste decoration at the end.
+        if let Some((first, last)) = self.span {
+            if last + 1 == at && untouched_frame(raw) && frame::looks_like_frame(&raw[1..]) {
+                let end = at + raw.len();
+                self.span = Some((first, end));
+                if let Some(e) = self.thread.as_mut().and_then(|t| t.entries.last_mut()) {
+                    e.backtrace = Backtrace::from_lines(&self.text[first..end]);
+                }
+                return;
+            }
+        }
         let (start, end) = match clean_line(raw) {
             Cleaned::Decoration => return,
             Cleaned::Text { start, end } => (start, end),
@@ -470,11 +482,7 @@ fn sequential(input: &str) -> Result<Dump<'_>, ParseError> {
 
 fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'_>, ParseError> {
     let bytes = input.as_bytes();
-    // Several snapshots keep their order through the state machine: one thread.
-    let banners = memchr::memmem::find_iter(bytes, b"Currently Held Locks")
-        .take(2)
-        .count();
-    if threads < 2 || input.len() < min_bytes || banners > 1 {
+    if threads < 2 || input.len() < min_bytes {
         return sequential(input);
     }
     let mut starts = vec![0usize];
@@ -528,6 +536,17 @@ fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
+    // A banner after the first piece starts another snapshot, which joining the
+    // pieces as one would lose: such inputs (several dumps pasted in one file) are
+    // read again in one pass. Looking for banners beforehand would cost a scan of
+    // the whole input every time.
+    if parts
+        .iter()
+        .skip(1)
+        .any(|p| p.done.iter().any(|(s, _)| s.banner_line.is_some()))
+    {
+        return sequential(input);
+    }
     let mut parts = parts.into_iter();
     let Some(mut first) = parts.next() else {
         return sequential(input);
@@ -567,6 +586,7 @@ mod parallel_tests {
             "/asterisk-1.8-testsuite",
             "/asterisk-22.0.0-s1-abba",
             "/asterisk-18.0.0-s4-convoy",
+            "/series",
         ] {
             for e in std::fs::read_dir(format!("{dir}{sub}")).expect("testdata") {
                 let p = e.expect("entry").path();
