@@ -218,7 +218,7 @@ pub struct Analysis {
 }
 
 /// Analyse one snapshot.
-pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
+pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
     let mut a = Analysis::default();
     let n = snapshot.threads.len();
     let entries: usize = snapshot.threads.iter().map(|t| t.entries.len()).sum();
@@ -228,27 +228,23 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
     let mut by_value: HashMap<u64, usize, BuildWordHash> =
         HashMap::with_capacity_and_hasher(entries, BuildWordHash);
     let mut by_text: HashMap<&str, usize, BuildWordHash> = HashMap::default();
-    let mut lock_of = |addr: &str, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
-        let new = locks.len();
-        let i = if addr == "(nil)" {
-            new
-        } else {
-            match ast_locks_model::parse_address(addr) {
+    let mut lock_of =
+        |e: &'s ast_locks_model::LockEntry<'_>, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
+            let new = locks.len();
+            let i = match e.address() {
+                Some(0) if e.addr == "(nil)" => new,
                 Some(value) => *by_value.entry(value).or_insert(new),
-                None => *by_text
-                    .entry(snapshot.threads[at.thread].entries[at.entry].addr.as_ref())
-                    .or_insert(new),
+                None => *by_text.entry(e.addr.as_ref()).or_insert(new),
+            };
+            if i == new {
+                locks.push(Lock {
+                    first: at,
+                    holders: Vec::new(),
+                    waiters: Vec::new(),
+                });
             }
+            i
         };
-        if i == new {
-            locks.push(Lock {
-                first: at,
-                holders: Vec::new(),
-                waiters: Vec::new(),
-            });
-        }
-        i
-    };
     a.entry_locks.reserve(n);
     a.locks.reserve(entries);
     a.waits = vec![None; n];
@@ -259,7 +255,7 @@ pub fn analyze(snapshot: &Snapshot<'_>, options: &Options) -> Analysis {
                 thread: ti,
                 entry: ei,
             };
-            let li = lock_of(&e.addr, at, &mut a.locks);
+            let li = lock_of(e, at, &mut a.locks);
             ids.push(li);
             if e.is_holding() {
                 a.locks[li].holders.push(at);

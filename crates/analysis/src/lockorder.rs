@@ -8,7 +8,7 @@
 //! expression that named the lock, such as `&chan->lock`: many locks share it, so
 //! a class-level cycle may be two unrelated locks).
 
-use ast_locks_model::{parse_address, Location, LockState, Snapshot};
+use ast_locks_model::{Location, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -134,14 +134,18 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
                 continue;
             }
             let entries = &t.entries[..t.entries.len().min(MAX_ORDER_ENTRIES)];
-            let addrs: Vec<Option<u64>> = entries.iter().map(|e| parse_address(&e.addr)).collect();
+            let addrs: Vec<Option<u64>> = entries.iter().map(|e| e.address()).collect();
             for (i, a) in entries.iter().enumerate() {
                 if !a.is_holding() {
                     continue;
                 }
                 for (j, b) in entries.iter().enumerate().skip(i + 1) {
                     let takes = b.is_holding() || b.state == LockState::Waiting;
-                    if !takes || b.addr == a.addr {
+                    let same = match (addrs[i], addrs[j]) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => b.addr == a.addr,
+                    };
+                    if !takes || same {
                         continue;
                     }
                     out.entry((a.name.as_ref(), b.name.as_ref()))

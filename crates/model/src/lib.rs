@@ -416,7 +416,12 @@ pub struct LockEntry<'a> {
     /// The C expression that named the lock (`&chan->lock`); may be shared by many locks.
     pub name: Text<'a>,
     /// The lock address as printed (`0x…` or `(nil)`): the lock's identity.
+    /// Set it with [`LockEntry::new`] or [`LockEntry::set_addr`], which keep
+    /// [`LockEntry::address`] in step.
     pub addr: Text<'a>,
+    /// `addr` as a number, read once where the line was parsed: the analysis looks
+    /// every entry's lock up by it without reading the input again.
+    value: Option<u64>,
     /// Times locked (`(1)`), when printed.
     pub times_locked: Option<u32>,
     /// Attempts (21+ timing line), when printed.
@@ -436,13 +441,26 @@ pub struct LockEntry<'a> {
 impl<'a> LockEntry<'a> {
     /// An entry with the given identity and nothing else.
     pub fn new(index: u32, state: LockState, kind: LockKind, addr: impl Into<Text<'a>>) -> Self {
-        LockEntry {
+        let mut e = LockEntry {
             index,
             state,
             kind,
-            addr: addr.into(),
             ..LockEntry::default()
-        }
+        };
+        e.set_addr(addr);
+        e
+    }
+
+    /// Set the address as printed, and its numeric form.
+    pub fn set_addr(&mut self, addr: impl Into<Text<'a>>) {
+        self.addr = addr.into();
+        self.value = parse_address(&self.addr);
+    }
+
+    /// The address as a number ([`parse_address`] of `addr`): `None` when it is no
+    /// `0x…` number, `Some(0)` for `(nil)`.
+    pub fn address(&self) -> Option<u64> {
+        self.value.or_else(|| parse_address(&self.addr))
     }
 
     /// True when this entry currently holds its lock: held and not suspended.
@@ -742,6 +760,7 @@ impl LockEntry<'_> {
             location: self.location.into_owned(),
             name: own(self.name),
             addr: own(self.addr),
+            value: self.value,
             times_locked: self.times_locked,
             attempts: self.attempts,
             suspended: self.suspended,

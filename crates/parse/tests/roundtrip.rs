@@ -106,29 +106,22 @@ fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
                 here,
             )| {
                 let v21 = g == Generation::V21Plus;
-                LockEntry {
-                    index: 0,
-                    state,
-                    kind,
-                    location,
-                    name: name.into(),
-                    addr: addr.into(),
-                    times_locked: Some(times),
-                    attempts: v21.then_some(attempts),
-                    suspended: suspended && g != Generation::V1_6To11,
-                    timing: v21.then_some(Timing {
-                        last_locked: a,
-                        last_failed: b,
-                        held_for: c,
-                    }),
-                    backtrace: backtrace.into_iter().collect(),
-                    locked_here: if state == LockState::Waiting {
-                        here
-                    } else {
-                        Vec::new()
-                    },
-                    line: 0,
+                let mut e = LockEntry::new(0, state, kind, addr);
+                e.location = location;
+                e.name = name.into();
+                e.times_locked = Some(times);
+                e.attempts = v21.then_some(attempts);
+                e.suspended = suspended && g != Generation::V1_6To11;
+                e.timing = v21.then_some(Timing {
+                    last_locked: a,
+                    last_failed: b,
+                    held_for: c,
+                });
+                e.backtrace = backtrace.into_iter().collect();
+                if state == LockState::Waiting {
+                    e.locked_here = here;
                 }
+                e
             },
         )
 }

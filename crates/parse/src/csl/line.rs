@@ -311,24 +311,16 @@ pub fn lock_line(whole: &str) -> Result<(LockEntry<'_>, Tail), GrammarError> {
             expected: "a lock address (`0x…` or `(nil)`) as the last field",
         });
     }
-    Ok((
-        LockEntry {
-            index,
-            state: st,
-            kind,
-            location: Location {
-                file: Cow::Borrowed(file),
-                line,
-                function: Cow::Borrowed(function),
-            },
-            name: Cow::Borrowed(name),
-            addr: Cow::Borrowed(addr),
-            times_locked,
-            suspended: tail == Tail::Suspended,
-            ..LockEntry::default()
-        },
-        tail,
-    ))
+    let mut e = LockEntry::new(index, st, kind, addr);
+    e.location = Location {
+        file: Cow::Borrowed(file),
+        line,
+        function: Cow::Borrowed(function),
+    };
+    e.name = Cow::Borrowed(name);
+    e.times_locked = times_locked;
+    e.suspended = tail == Tail::Suspended;
+    Ok((e, tail))
 }
 
 /// The part after `Locked Here:`: ` <file> line <n> (<function>)`.
