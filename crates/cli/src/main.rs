@@ -910,18 +910,7 @@ fn report(inputs: &[Input], opts: &Opts) -> Result<bool, Failure> {
         }
         None => Vec::new(),
     };
-    // The lock-order pass reads every thread again, independently of the waits-for
-    // analysis: on a second core it costs no wall time.
-    let (analyses, potential) = std::thread::scope(|scope| {
-        let order =
-            scope.spawn(|| ast_locks_analysis::lockorder::potential_deadlocks(&all, &suppress));
-        let analyses: Vec<ast_locks_analysis::Analysis> =
-            all.iter().map(|s| analyze(s, &options)).collect();
-        let potential = order
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (analyses, potential)
-    });
+    let (analyses, potential) = ast_locks_analysis::analyze_series(&all, &options, &suppress);
     let analysis = &analyses[index];
     let series = (count > 1).then(|| {
         let refs: Vec<&ast_locks_analysis::Analysis> = analyses.iter().collect();

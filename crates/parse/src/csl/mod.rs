@@ -406,6 +406,9 @@ fn into_dump<'a>(done: Vec<(Snapshot<'a>, Evidence)>, mut warnings: Vec<Warning>
             .into_iter()
             .map(|(mut s, ev)| {
                 s.generation = ev.generation();
+                // Up to half of a vector that grew by doubling is spare: the model
+                // lives as long as the report is made, so give it back.
+                s.threads.shrink_to_fit();
                 s
             })
             .collect(),
