@@ -11,7 +11,7 @@ lint:
 bless:
     AST_LOCKS_BLESS=1 cargo test -p ast-locks --test golden golden_outputs_for_every_testdata_dump
 
-# Benchmark parse, analysis and rendering on synthetic 1k and 10k-thread dumps
+# Benchmark parse, analysis and rendering on synthetic 1k, 10k and 100k-thread dumps (tables for docs/performance.md)
 bench:
     cargo bench -p ast-locks --bench pipeline
 

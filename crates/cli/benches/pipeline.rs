@@ -1,5 +1,6 @@
-//! `cargo bench -p ast-locks --bench pipeline` (or `just bench`): parse, analyse and
-//! render synthetic `core show locks` dumps of 1k, 10k and 100k threads, next to
+//! `cargo bench -p ast-locks --bench pipeline` (or `just bench`): parse, analyse
+//! (the waits-for analysis and the lock-order pass, side by side as the binary
+//! runs them) and render synthetic `core show locks` dumps of 1k, 10k and 100k threads, next to
 //! `wc -l` and a minimal Python line scan of the same file, plus the end-to-end
 //! and memory figures of docs/performance.md. Prints Markdown tables.
 //!
@@ -7,7 +8,7 @@
 //! two convoys and three cycles at every size, 6–14 BETTER_BACKTRACES frames per entry.
 //! `AST_LOCKS_BENCH_SIZES=1000,10000` chooses the sizes.
 
-use ast_locks_analysis::{analyze, Options};
+use ast_locks_analysis::{analyze, analyze_series, lockorder, Options};
 use ast_locks_render::view::{View, ViewOptions};
 use ast_locks_render::{dot, json, svg, text, Report};
 use std::hint::black_box;
@@ -83,8 +84,8 @@ fn main() {
         .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
     let dir = std::env::temp_dir().join("ast-locks-bench");
     std::fs::create_dir_all(&dir).expect("temp dir");
-    println!("| threads | input MB | parse MB/s | parse+analyse MB/s | parse+analyse threads/s | text ms | json ms | dot ms | `wc -l` MB/s | wc ÷ ast-locks | Python scan MB/s | ast-locks ÷ Python | peak memory ÷ input |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| threads | input MB | parse ms | analysis ms | lock order ms | parse MB/s | parse+analyse MB/s | parse+analyse threads/s | text ms | json ms | dot ms | `wc -l` MB/s | wc ÷ ast-locks | Python scan MB/s | ast-locks ÷ Python | peak memory ÷ input |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut svg_line = String::new();
     let mut e2e_line = String::new();
     for &threads in &sizes {
@@ -94,18 +95,26 @@ fn main() {
         let mb = input.len() as f64 / 1e6;
         let rounds = match threads {
             0..=2_000 => 30,
-            2_001..=20_000 => 8,
-            _ => 3,
+            2_001..=20_000 => 10,
+            _ => 7,
         };
         let parse = best(rounds, || {
             black_box(ast_locks_parse::parse(black_box(&input)).expect("parses"));
         });
-        let both = best(rounds, || {
-            let d = ast_locks_parse::parse(black_box(&input)).expect("parses");
-            black_box(analyze(&d.snapshots[0], &Options::default()));
-        });
         let dump = ast_locks_parse::parse(&input).expect("parses");
         let snap = &dump.snapshots[0];
+        let t_analyze = best(rounds, || {
+            black_box(analyze(snap, &Options::default()));
+        });
+        let t_order = best(rounds, || {
+            black_box(lockorder::potential_deadlocks(&[snap], &[]));
+        });
+        // What the binary does: parse, then the waits-for analysis and the
+        // lock-order pass side by side.
+        let both = best(rounds, || {
+            let d = ast_locks_parse::parse(black_box(&input)).expect("parses");
+            black_box(analyze_series(&[&d.snapshots[0]], &Options::default(), &[]));
+        });
         let analysis = analyze(snap, &Options::default());
         let report = Report::new(snap, &analysis, &dump.warnings);
         let render = |w: &dyn Fn(&mut Vec<u8>)| {
@@ -123,13 +132,16 @@ fn main() {
             dot::write(o, &view).expect("dot")
         });
         let path = file.to_str().expect("utf8 path");
-        let wc = best_cmd(3, "wc", &["-l", path]);
-        let py = best_cmd(2, "python3", &["-c", PY_SCAN, path]);
+        let wc = best_cmd(5, "wc", &["-l", path]);
+        let py = best_cmd(3, "python3", &["-c", PY_SCAN, path]);
         let peak = peak_memory_kib(&file);
         let rate = |d: Duration| mb / d.as_secs_f64();
         let cell = |x: Option<String>| x.unwrap_or_else(|| "n/a".to_string());
         println!(
-            "| {threads} | {mb:.1} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
+            "| {threads} | {mb:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
+            parse.as_secs_f64() * 1e3,
+            t_analyze.as_secs_f64() * 1e3,
+            t_order.as_secs_f64() * 1e3,
             rate(parse),
             rate(both),
             threads as f64 / both.as_secs_f64(),
