@@ -188,13 +188,12 @@ impl<'a> Builder<'a> {
     fn line(&mut self, lineno: usize, at: usize, raw: &'a str) {
         // Nine lines in ten of a big dump are frames continuing the current span,
         // untouched: a tab, then the frame, with no paste decoration at the end.
-        if let Some((first, last)) = self.span {
-            if last + 1 == at && untouched_frame(raw) && frame::looks_like_frame(&raw[1..]) {
-                let end = at + raw.len();
-                self.span = Some((first, end));
-                if let Some(e) = self.thread.as_mut().and_then(|t| t.entries.last_mut()) {
-                    e.backtrace = Backtrace::from_lines(&self.text[first..end]);
-                }
+        if let Some((_, last)) = self.span {
+            if last + 1 == at
+                && untouched_frame(raw)
+                && frame::looks_like_frame(&raw[1..])
+                && self.frame(at, raw, &raw[1..])
+            {
                 return;
             }
         }
