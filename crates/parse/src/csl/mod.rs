@@ -161,12 +161,11 @@ impl<'a> Builder<'a> {
     /// Keep a frame line (`s`, cleaned from `raw`, which starts at offset `at` of
     /// the text) in the last entry's backtrace: as part of the span of the input
     /// when it continues it untouched, else as a copy.
-    fn frame(&mut self, at: usize, raw: &'a str, s: &'a str) -> bool {
+    /// `untouched` says that cleaning removed at most the indentation and the line end.
+    fn frame(&mut self, at: usize, raw: &'a str, s: &'a str, untouched: bool) -> bool {
         let Some(e) = self.thread.as_mut().and_then(|t| t.entries.last_mut()) else {
             return false;
         };
-        // Untouched: cleaning removed at most the indentation and the line end.
-        let untouched = std::ptr::eq(s, raw.trim());
         let end = at + raw.len();
         match self.span {
             Some((start, last)) if untouched && last + 1 == at => {
@@ -192,7 +191,7 @@ impl<'a> Builder<'a> {
             if last + 1 == at
                 && untouched_frame(raw)
                 && frame::looks_like_frame(&raw[1..])
-                && self.frame(at, raw, &raw[1..])
+                && self.frame(at, raw, &raw[1..], true)
             {
                 return;
             }
@@ -341,7 +340,9 @@ impl<'a> Builder<'a> {
                     return;
                 }
                 // The frame's parts are read on demand (frame::parts): here only its shape.
-                if !(frame::looks_like_frame(text) && self.frame(at, raw, text)) {
+                if !(frame::looks_like_frame(text)
+                    && self.frame(at, raw, text, std::ptr::eq(text, raw.trim())))
+                {
                     self.unrecognised(lineno, text);
                 }
             }
