@@ -8,7 +8,7 @@
 //! expression that named the lock, such as `&chan->lock`: many locks share it, so
 //! a class-level cycle may be two unrelated locks).
 
-use ast_locks_model::{Location, LockState, Snapshot};
+use ast_locks_model::{Location, LockEntry, LockState, Snapshot, Thread};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -112,23 +112,45 @@ pub const MAX_EVIDENCE: usize = 20;
 /// its pairs grow with the square of its length.
 pub const MAX_ORDER_ENTRIES: usize = 256;
 
-/// One sighting of an order: which snapshot, thread and entries (by index), and
-/// the two addresses as numbers when both are ones.
+/// One sighting of an order: which snapshot, thread and entries (by index). A big
+/// dump has one for nearly every thread, so it is 12 bytes; the addresses are read
+/// from the entries when a cycle needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
-    snapshot: usize,
-    thread: usize,
-    first: u32,
-    then: u32,
-    addrs: Option<(u64, u64)>,
+    snapshot: u32,
+    thread: u32,
+    first: u16,
+    then: u16,
+}
+
+impl Seen {
+    fn entries<'s, 'a>(
+        &self,
+        snapshots: &[&'s Snapshot<'a>],
+    ) -> (&'s Thread<'a>, &'s LockEntry<'a>, &'s LockEntry<'a>) {
+        let t = &snapshots[self.snapshot as usize].threads[self.thread as usize];
+        (
+            t,
+            &t.entries[usize::from(self.first)],
+            &t.entries[usize::from(self.then)],
+        )
+    }
+
+    /// The two addresses as numbers, when both are ones.
+    fn addrs(&self, snapshots: &[&Snapshot<'_>]) -> Option<(u64, u64)> {
+        let (_, a, b) = self.entries(snapshots);
+        a.address().zip(b.address())
+    }
 }
 
 /// Ordered pairs by name class, with where each was seen (indexes only: a big
 /// dump has a pair for every thread holding two locks, and most are never shown).
 fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), Vec<Seen>> {
     let mut out: BTreeMap<(&str, &str), Vec<Seen>> = BTreeMap::new();
-    for (si, s) in snapshots.iter().enumerate() {
-        for (ti, t) in s.threads.iter().enumerate() {
+    // Indexes beyond u32 cannot occur (a thread header alone is 20 bytes), but
+    // would end the scan rather than wrap.
+    for (si, s) in (0u32..).zip(snapshots) {
+        for (ti, t) in (0u32..).zip(&s.threads) {
             // Most threads hold one lock and wait for none: no pair.
             if t.entries.len() < 2 {
                 continue;
@@ -154,9 +176,8 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
                             snapshot: si,
                             thread: ti,
                             // Below MAX_ORDER_ENTRIES, so they fit.
-                            first: i as u32,
-                            then: j as u32,
-                            addrs: addrs[i].zip(addrs[j]),
+                            first: i as u16,
+                            then: j as u16,
                         });
                 }
             }
@@ -166,14 +187,10 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
 }
 
 fn evidence(snapshots: &[&Snapshot<'_>], seen: &Seen) -> Evidence {
-    let t = &snapshots[seen.snapshot].threads[seen.thread];
-    let (a, b) = (
-        &t.entries[seen.first as usize],
-        &t.entries[seen.then as usize],
-    );
+    let (t, a, b) = seen.entries(snapshots);
     let at = |l: &Location<'_>| (!l.file.is_empty()).then(|| l.to_string());
     Evidence {
-        snapshot: seen.snapshot,
+        snapshot: seen.snapshot as usize,
         thread: t.id.to_string(),
         first_at: at(&a.location),
         then_at: at(&b.location),
@@ -237,12 +254,17 @@ fn shortest_cycle(members: &[usize], adj: &[Vec<usize>]) -> Vec<usize> {
 /// The cycles of a directed graph given as edges between node labels: each
 /// strongly connected component of two or more nodes, as its shortest cycle.
 pub fn cycles<K: Ord + Clone>(edges: &[(K, K)]) -> Vec<Vec<K>> {
+    cycles_of(edges.to_vec())
+}
+
+/// [`cycles`] of edges it may consume: a big dump's address pairs are not copied.
+fn cycles_of<K: Ord + Clone>(mut edges: Vec<(K, K)>) -> Vec<Vec<K>> {
     // An edge from a node nothing leads to, or to a node that leads nowhere, is on
     // no cycle. In a big dump that is nearly every address pair (a lock held by one
     // thread only), so the graph is built from what is left. A few rounds catch
     // nearly all; a long chain would need one per link, and what is left is
     // still correct, only bigger.
-    let mut edges: Vec<(K, K)> = edges.iter().filter(|(a, b)| a != b).cloned().collect();
+    edges.retain(|(a, b)| a != b);
     for _ in 0..4 {
         let mut has_in: Vec<&K> = edges.iter().map(|(_, b)| b).collect();
         let mut has_out: Vec<&K> = edges.iter().map(|(a, _)| a).collect();
@@ -333,14 +355,14 @@ pub fn potential_deadlocks(
     let mut addr_edges: Vec<(u64, u64)> = pairs
         .iter()
         .filter(|((a, b), _)| !suppressed(a, b) && in_cycle.contains(a) && in_cycle.contains(b))
-        .flat_map(|(_, seen)| seen.iter().filter_map(|x| x.addrs))
+        .flat_map(|(_, seen)| seen.iter().filter_map(|x| x.addrs(snapshots)))
         .collect();
     addr_edges.sort_unstable();
     addr_edges.dedup();
     let addr_cycles = if addr_edges.is_empty() {
         Vec::new()
     } else {
-        cycles(&addr_edges)
+        cycles_of(addr_edges)
     };
     let cycle_edges: HashSet<(u64, u64)> = addr_cycles
         .iter()
@@ -355,7 +377,7 @@ pub fn potential_deadlocks(
         // this class cycle's steps.
         let seen_here: HashSet<(u64, u64)> = steps
             .iter()
-            .flat_map(|seen| seen.iter().filter_map(|x| x.addrs))
+            .flat_map(|seen| seen.iter().filter_map(|x| x.addrs(snapshots)))
             .filter(|e| cycle_edges.contains(e))
             .collect();
         let step_has = |edge: (u64, u64)| seen_here.contains(&edge);
@@ -365,10 +387,10 @@ pub fn potential_deadlocks(
         // Each address as the dump printed it, from a sighting that names it.
         let printed = |addr: u64| {
             steps.iter().flat_map(|seen| seen.iter()).find_map(|x| {
-                let t = &snapshots[x.snapshot].threads[x.thread];
-                match x.addrs {
-                    Some((p, _)) if p == addr => Some(t.entries[x.first as usize].addr.to_string()),
-                    Some((_, q)) if q == addr => Some(t.entries[x.then as usize].addr.to_string()),
+                let (_, a, b) = x.entries(snapshots);
+                match x.addrs(snapshots) {
+                    Some((p, _)) if p == addr => Some(a.addr.to_string()),
+                    Some((_, q)) if q == addr => Some(b.addr.to_string()),
                     _ => None,
                 }
             })
@@ -406,7 +428,7 @@ pub fn potential_deadlocks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ast_locks_model::{LockEntry, LockKind, Thread};
+    use ast_locks_model::LockKind;
     use proptest::prelude::*;
 
     fn t(id: &str, entries: &[(LockState, &str, &str)]) -> Thread<'static> {
