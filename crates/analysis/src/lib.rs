@@ -105,15 +105,90 @@ pub struct EntryRef {
     pub entry: usize,
 }
 
-/// One lock (one address) and who holds, waits for, or failed to get it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lock {
+/// One lock (one address) and who holds, waits for, or failed to get it: a view
+/// into [`Locks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lock<'x> {
     /// The first entry that names this lock; its name and address stand for the lock.
     pub first: EntryRef,
     /// Entries that hold it now (held, not suspended), in dump order.
-    pub holders: Vec<EntryRef>,
+    pub holders: &'x [EntryRef],
     /// Entries waiting for it (only each thread's effective wait), in dump order.
-    pub waiters: Vec<EntryRef>,
+    pub waiters: &'x [EntryRef],
+}
+
+/// Every lock of a snapshot, by index in order of first appearance.
+///
+/// A busy PBX's dump names a lock in nearly every entry, and most are held by one
+/// thread and awaited by none; so the holders and waiters of all locks are kept
+/// in two flat lists, each lock's share a range of them, rather than two small
+/// vectors per lock. [`Locks::get`] gives one lock as a [`Lock`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Locks {
+    first: Vec<EntryRef>,
+    /// `holder_end[i]`: where lock i's holders end in `holders` (they start where
+    /// lock i-1's end).
+    holder_end: Vec<usize>,
+    holders: Vec<EntryRef>,
+    waiter_end: Vec<usize>,
+    waiters: Vec<EntryRef>,
+}
+
+impl Locks {
+    /// How many locks there are.
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// True when the snapshot names no lock.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+
+    /// Lock `i`. Panics when `i` is not below [`Locks::len`], as indexing a slice does.
+    pub fn get(&self, i: usize) -> Lock<'_> {
+        let range = |ends: &[usize]| (if i == 0 { 0 } else { ends[i - 1] })..ends[i];
+        Lock {
+            first: self.first[i],
+            holders: &self.holders[range(&self.holder_end)],
+            waiters: &self.waiters[range(&self.waiter_end)],
+        }
+    }
+
+    /// Every lock, by index.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Lock<'_>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// Entries grouped by lock in dump order: a counting sort of `(lock, entry)`
+/// pairs already in dump order. Returns the end offsets and the entries.
+fn group_by_lock(
+    locks: usize,
+    members: impl Iterator<Item = (usize, EntryRef)> + Clone,
+) -> (Vec<usize>, Vec<EntryRef>) {
+    let mut end = vec![0usize; locks];
+    for (li, _) in members.clone() {
+        end[li] += 1;
+    }
+    let mut total = 0;
+    for e in end.iter_mut() {
+        total += *e;
+        // For now the start; each member placed moves it on, to the end.
+        *e = total - *e;
+    }
+    let mut out = vec![
+        EntryRef {
+            thread: 0,
+            entry: 0
+        };
+        total
+    ];
+    for (li, at) in members {
+        out[end[li]] = at;
+        end[li] += 1;
+    }
+    (end, out)
 }
 
 /// Why a waiter is blocked by another thread.
@@ -200,11 +275,14 @@ pub struct Anomaly {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Analysis {
     /// Every lock named in the snapshot, in order of first appearance.
-    pub locks: Vec<Lock>,
+    pub locks: Locks,
     /// For each thread (by index), the lock it waits for and the entry that says so.
     pub waits: Vec<Option<(usize, usize)>>,
-    /// For each thread and each of its entries, the lock index the entry names.
-    pub entry_locks: Vec<Vec<usize>>,
+    /// The lock index each entry names, all threads' entries one after another
+    /// ([`Analysis::entry_locks`] gives one thread's).
+    entry_lock: Vec<usize>,
+    /// Where each thread's entries end in `entry_lock`.
+    entry_end: Vec<usize>,
     /// Waits-for edges, sorted.
     pub edges: Vec<Edge>,
     /// Deadlocks, by their first thread's dump position.
@@ -248,52 +326,50 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
     let mut by_value: HashMap<u64, usize, BuildWordHash> =
         HashMap::with_capacity_and_hasher(entries, BuildWordHash);
     let mut by_text: HashMap<&str, usize, BuildWordHash> = HashMap::default();
-    let mut lock_of =
-        |e: &'s ast_locks_model::LockEntry<'_>, at: EntryRef, locks: &mut Vec<Lock>| -> usize {
-            let new = locks.len();
-            let i = match e.address() {
-                Some(0) if e.addr == "(nil)" => new,
-                Some(value) => *by_value.entry(value).or_insert(new),
-                None => *by_text.entry(e.addr.as_ref()).or_insert(new),
-            };
-            if i == new {
-                locks.push(Lock {
-                    first: at,
-                    holders: Vec::new(),
-                    waiters: Vec::new(),
-                });
-            }
-            i
+    let mut first: Vec<EntryRef> = Vec::with_capacity(entries);
+    let mut lock_of = |e: &'s ast_locks_model::LockEntry<'_>, at: EntryRef| -> usize {
+        let new = first.len();
+        let i = match e.address() {
+            Some(0) if e.addr == "(nil)" => new,
+            Some(value) => *by_value.entry(value).or_insert(new),
+            None => *by_text.entry(e.addr.as_ref()).or_insert(new),
         };
-    a.entry_locks.reserve(n);
-    a.locks.reserve(entries);
-    a.waits = vec![None; n];
-    for (ti, t) in snapshot.threads.iter().enumerate() {
-        let mut ids = Vec::with_capacity(t.entries.len());
-        for (ei, e) in t.entries.iter().enumerate() {
-            let at = EntryRef {
-                thread: ti,
-                entry: ei,
-            };
-            let li = lock_of(e, at, &mut a.locks);
-            ids.push(li);
-            if e.is_holding() {
-                let holders = &mut a.locks[li].holders;
-                // Most locks have one holder: room for one, not the four a first
-                // push would make.
-                holders.reserve_exact(1);
-                holders.push(at);
-            }
+        if i == new {
+            first.push(at);
         }
+        i
+    };
+    a.entry_lock.reserve(entries);
+    a.entry_end.reserve(n);
+    a.waits = vec![None; n];
+    let mut holding: Vec<bool> = Vec::with_capacity(entries);
+    let mut waiters: Vec<(usize, EntryRef)> = Vec::new();
+    for (ti, t) in snapshot.threads.iter().enumerate() {
+        let ids = a.entry_lock.len();
+        for (ei, e) in t.entries.iter().enumerate() {
+            a.entry_lock.push(lock_of(
+                e,
+                EntryRef {
+                    thread: ti,
+                    entry: ei,
+                },
+            ));
+            holding.push(e.is_holding());
+        }
+        a.entry_end.push(a.entry_lock.len());
         let is_waiting = |e: &&ast_locks_model::LockEntry<'_>| e.state == LockState::Waiting;
         let last_wait = t.entries.iter().rposition(|e| is_waiting(&e));
         if let Some(ei) = last_wait {
             let waiting = t.entries.iter().filter(is_waiting).count();
-            a.waits[ti] = Some((ids[ei], ei));
-            a.locks[ids[ei]].waiters.push(EntryRef {
-                thread: ti,
-                entry: ei,
-            });
+            let li = a.entry_lock[ids + ei];
+            a.waits[ti] = Some((li, ei));
+            waiters.push((
+                li,
+                EntryRef {
+                    thread: ti,
+                    entry: ei,
+                },
+            ));
             if waiting > 1 {
                 a.anomalies.push(Anomaly {
                     thread: ti,
@@ -305,8 +381,33 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
                 });
             }
         }
-        a.entry_locks.push(ids);
     }
+    drop((by_value, by_text));
+    let held = {
+        let (entry_lock, entry_end, holding) = (&a.entry_lock, &a.entry_end, &holding);
+        entry_end.iter().enumerate().flat_map(move |(ti, &end)| {
+            let start = if ti == 0 { 0 } else { entry_end[ti - 1] };
+            (start..end).filter(|&k| holding[k]).map(move |k| {
+                (
+                    entry_lock[k],
+                    EntryRef {
+                        thread: ti,
+                        entry: k - start,
+                    },
+                )
+            })
+        })
+    };
+    let (holder_end, holders) = group_by_lock(first.len(), held);
+    drop(holding);
+    let (waiter_end, waiters) = group_by_lock(first.len(), waiters.into_iter());
+    a.locks = Locks {
+        first,
+        holder_end,
+        holders,
+        waiter_end,
+        waiters,
+    };
 
     // Holders in exclusive mode of the same lock in two threads: not a consistent snapshot.
     for lock in a.locks.iter().filter(|l| l.holders.len() > 1) {
@@ -341,7 +442,7 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
             continue;
         };
         let want = snapshot.threads[ti].entries[ei].kind;
-        let lock = &a.locks[li];
+        let lock = a.locks.get(li);
         let own: Vec<LockKind> = lock
             .holders
             .iter()
@@ -349,7 +450,7 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
             .map(|h| entry(snapshot, *h).kind)
             .collect();
         let mut edges = Vec::new();
-        for h in &lock.holders {
+        for h in lock.holders {
             if h.thread == ti {
                 continue;
             }
@@ -361,7 +462,7 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
             }
         }
         if want == LockKind::RdLock && options.rwlock_policy == RwLockPolicy::WriterPreferring {
-            for w in &lock.waiters {
+            for w in lock.waiters {
                 if w.thread != ti && entry(snapshot, *w).kind == LockKind::WrLock {
                     edges.push((w.thread, Reason::QueuedWriter));
                 }
@@ -626,6 +727,16 @@ fn shortest_cycle(
 }
 
 impl Analysis {
+    /// The lock index each of a thread's entries names, in entry order.
+    pub fn entry_locks(&self, thread: usize) -> &[usize] {
+        let start = if thread == 0 {
+            0
+        } else {
+            self.entry_end[thread - 1]
+        };
+        &self.entry_lock[start..self.entry_end[thread]]
+    }
+
     /// Distinct locks a thread holds now (held, not suspended), in entry order.
     pub fn held_locks(&self, snapshot: &Snapshot<'_>, thread: usize) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
@@ -633,7 +744,7 @@ impl Analysis {
         for (e, &li) in snapshot.threads[thread]
             .entries
             .iter()
-            .zip(&self.entry_locks[thread])
+            .zip(self.entry_locks(thread))
         {
             if e.is_holding() && seen.insert(li) {
                 out.push(li);
@@ -660,7 +771,7 @@ impl Analysis {
         lock: usize,
     ) -> Vec<&'s Location<'a>> {
         let mut out: Vec<&Location<'a>> = Vec::new();
-        for w in &self.locks[lock].waiters {
+        for w in self.locks.get(lock).waiters {
             for loc in &entry(snapshot, *w).locked_here {
                 if !out.contains(&loc) {
                     out.push(loc);
@@ -672,7 +783,7 @@ impl Analysis {
 
     /// The name and address that stand for a lock.
     pub fn lock_label<'s>(&self, snapshot: &'s Snapshot<'_>, lock: usize) -> (&'s str, &'s str) {
-        let e = entry(snapshot, self.locks[lock].first);
+        let e = entry(snapshot, self.locks.get(lock).first);
         (&e.name, &e.addr)
     }
 

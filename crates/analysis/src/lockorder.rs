@@ -112,15 +112,19 @@ pub const MAX_EVIDENCE: usize = 20;
 /// its pairs grow with the square of its length.
 pub const MAX_ORDER_ENTRIES: usize = 256;
 
-/// One sighting of an order: which snapshot, thread and entries (by index). A big
-/// dump has one for nearly every thread, so it is 12 bytes; the addresses are read
-/// from the entries when a cycle needs them.
+/// One sighting of an order: which snapshot, thread and entries (by index), and
+/// the two addresses as numbers when both are ones. A big dump has one for nearly
+/// every thread, so it is kept small: 32 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
     snapshot: u32,
     thread: u32,
     first: u16,
     then: u16,
+    /// Whether `addrs` holds the two addresses (kept apart from them so that the
+    /// sighting stays 32 bytes, not 40).
+    numeric: bool,
+    addrs: (u64, u64),
 }
 
 impl Seen {
@@ -137,9 +141,8 @@ impl Seen {
     }
 
     /// The two addresses as numbers, when both are ones.
-    fn addrs(&self, snapshots: &[&Snapshot<'_>]) -> Option<(u64, u64)> {
-        let (_, a, b) = self.entries(snapshots);
-        a.address().zip(b.address())
+    fn addrs(&self) -> Option<(u64, u64)> {
+        self.numeric.then_some(self.addrs)
     }
 }
 
@@ -178,6 +181,8 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
                             // Below MAX_ORDER_ENTRIES, so they fit.
                             first: i as u16,
                             then: j as u16,
+                            numeric: addrs[i].is_some() && addrs[j].is_some(),
+                            addrs: (addrs[i].unwrap_or(0), addrs[j].unwrap_or(0)),
                         });
                 }
             }
@@ -355,7 +360,7 @@ pub fn potential_deadlocks(
     let mut addr_edges: Vec<(u64, u64)> = pairs
         .iter()
         .filter(|((a, b), _)| !suppressed(a, b) && in_cycle.contains(a) && in_cycle.contains(b))
-        .flat_map(|(_, seen)| seen.iter().filter_map(|x| x.addrs(snapshots)))
+        .flat_map(|(_, seen)| seen.iter().filter_map(|x| x.addrs()))
         .collect();
     addr_edges.sort_unstable();
     addr_edges.dedup();
@@ -377,7 +382,7 @@ pub fn potential_deadlocks(
         // this class cycle's steps.
         let seen_here: HashSet<(u64, u64)> = steps
             .iter()
-            .flat_map(|seen| seen.iter().filter_map(|x| x.addrs(snapshots)))
+            .flat_map(|seen| seen.iter().filter_map(|x| x.addrs()))
             .filter(|e| cycle_edges.contains(e))
             .collect();
         let step_has = |edge: (u64, u64)| seen_here.contains(&edge);
@@ -388,7 +393,7 @@ pub fn potential_deadlocks(
         let printed = |addr: u64| {
             steps.iter().flat_map(|seen| seen.iter()).find_map(|x| {
                 let (_, a, b) = x.entries(snapshots);
-                match x.addrs(snapshots) {
+                match x.addrs() {
                     Some((p, _)) if p == addr => Some(a.addr.to_string()),
                     Some((_, q)) if q == addr => Some(b.addr.to_string()),
                     _ => None,

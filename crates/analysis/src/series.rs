@@ -58,7 +58,7 @@ pub fn stalls(s: &Snapshot<'_>, a: &Analysis, after_micros: u64) -> Vec<Stall> {
         if lock.waiters.is_empty() {
             continue;
         }
-        for h in &lock.holders {
+        for h in lock.holders {
             let e = &s.threads[h.thread].entries[h.entry];
             let Some(timing) = &e.timing else { continue };
             let Some(us) = timing.held_for.micros else {

@@ -198,7 +198,9 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         )?;
         for &li in unknown {
             let (name, addr) = a.lock_label(s, li);
-            let waiters: Vec<String> = a.locks[li]
+            let waiters: Vec<String> = a
+                .locks
+                .get(li)
                 .waiters
                 .iter()
                 .map(|x| format!("thread {}", r.thread_label(x.thread)))
@@ -472,8 +474,8 @@ fn root_block(
             let awaited: Vec<String> = s.threads[h]
                 .entries
                 .iter()
-                .zip(&a.entry_locks[h])
-                .filter(|(e, li)| e.is_holding() && !a.locks[**li].waiters.is_empty())
+                .zip(a.entry_locks(h))
+                .filter(|(e, li)| e.is_holding() && !a.locks.get(**li).waiters.is_empty())
                 .map(|(e, _)| {
                     if e.location.file.is_empty() {
                         format!("{} {} (owner per gdb)", e.name, e.addr)

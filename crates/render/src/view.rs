@@ -260,7 +260,7 @@ impl View {
                     let kinds: Vec<LockKind> = lock
                         .holders
                         .iter()
-                        .chain(&lock.waiters)
+                        .chain(lock.waiters)
                         .map(|e| s.threads[e.thread].entries[e.entry].kind)
                         .collect();
                     label.push(if kinds.iter().any(|k| k.is_rwlock()) {
@@ -281,7 +281,7 @@ impl View {
                 }
                 for (li, lock) in a.locks.iter().enumerate() {
                     let Some(ln) = lock_node[li] else { continue };
-                    for w in &lock.waiters {
+                    for w in lock.waiters {
                         let Some(tn) = node_of_thread[w.thread] else {
                             continue;
                         };
@@ -299,7 +299,7 @@ impl View {
                         });
                     }
                     let mut seen = BTreeSet::new();
-                    for h in &lock.holders {
+                    for h in lock.holders {
                         let Some(tn) = node_of_thread[h.thread] else {
                             continue;
                         };
@@ -336,7 +336,9 @@ impl View {
         }
         for li in unknown {
             let (name, addr) = a.lock_label(s, li);
-            let waiters: Vec<usize> = a.locks[li]
+            let waiters: Vec<usize> = a
+                .locks
+                .get(li)
                 .waiters
                 .iter()
                 .filter_map(|w| node_of_thread[w.thread].filter(|_| !blocked_by_someone[w.thread]))
@@ -410,7 +412,7 @@ fn focus(r: &Report<'_, '_>, pattern: &str) -> Vec<bool> {
     for (li, lock) in a.locks.iter().enumerate() {
         let (name, addr) = a.lock_label(s, li);
         if addr.eq_ignore_ascii_case(&p) || glob(pattern, name) {
-            for e in lock.holders.iter().chain(&lock.waiters) {
+            for e in lock.holders.iter().chain(lock.waiters) {
                 seed[e.thread] = true;
             }
         }
