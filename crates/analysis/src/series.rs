@@ -61,7 +61,7 @@ pub fn stalls(s: &Snapshot<'_>, a: &Analysis, after_micros: u64) -> Vec<Stall> {
         for h in lock.holders {
             let e = &s.threads[h.thread].entries[h.entry];
             let Some(timing) = &e.timing else { continue };
-            let Some(us) = timing.held_for.micros else {
+            let Some(us) = timing.held_for().micros else {
                 continue;
             };
             if us > after_micros {
@@ -69,7 +69,7 @@ pub fn stalls(s: &Snapshot<'_>, a: &Analysis, after_micros: u64) -> Vec<Stall> {
                     thread: h.thread,
                     lock: li,
                     held_for_micros: us,
-                    held_for: timing.held_for.text.to_string(),
+                    held_for: timing.held_for().text.to_string(),
                     waiters: lock.waiters.len(),
                 });
             }
@@ -559,11 +559,11 @@ mod tests {
         ]);
         let a0 = analyze(&s, &Options::default());
         assert!(stalls(&s, &a0, 0).is_empty(), "no timing, no stall");
-        s.threads[0].entries[0].timing = Some(Timing {
-            last_locked: Clock::from_micros(0),
-            last_failed: Clock::from_micros(0),
-            held_for: Clock::from_micros(47_750_000),
-        });
+        s.threads[0].entries[0].timing = Some(Timing::new(
+            Clock::from_micros(0),
+            Clock::from_micros(0),
+            Clock::from_micros(47_750_000),
+        ));
         let a = analyze(&s, &Options::default());
         assert_eq!(stalls(&s, &a, 5_000_000).len(), 1);
         assert!(stalls(&s, &a, 60_000_000).is_empty());

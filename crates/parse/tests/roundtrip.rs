@@ -112,11 +112,7 @@ fn entry(g: Generation) -> impl Strategy<Value = LockEntry<'static>> {
                 e.times_locked = Some(times);
                 e.attempts = v21.then_some(attempts);
                 e.suspended = suspended && g != Generation::V1_6To11;
-                e.timing = v21.then_some(Timing {
-                    last_locked: a,
-                    last_failed: b,
-                    held_for: c,
-                });
+                e.timing = v21.then_some(Timing::new(a, b, c));
                 e.backtrace = backtrace.into_iter().collect();
                 if state == LockState::Waiting {
                     e.locked_here = here;

@@ -97,20 +97,11 @@ fn entry(w: &mut impl Write, e: &LockEntry<'_>, g: Generation) -> io::Result<()>
         Generation::V12To20 => writeln!(w, " ({times})")?,
         Generation::V21Plus => {
             writeln!(w)?;
-            let zero = "00:00:00.000000";
-            let (a, b, c) = match &e.timing {
-                Some(t) => (
-                    &*t.last_locked.text,
-                    &*t.last_failed.text,
-                    &*t.held_for.text,
-                ),
-                None => (zero, zero, zero),
+            let clocks = match &e.timing {
+                Some(t) => t.text(),
+                None => "00:00:00.000000, 00:00:00.000000, 00:00:00.000000",
             };
-            write!(
-                w,
-                "===      {a}, {b}, {c} ({times}, {}",
-                e.attempts.unwrap_or(1)
-            )?;
+            write!(w, "===      {clocks} ({times}, {}", e.attempts.unwrap_or(1))?;
             writeln!(w, "{})", if e.suspended { " - suspended" } else { "" })?;
         }
     }

@@ -403,7 +403,7 @@ fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) ->
         let held_for = e
             .timing
             .as_ref()
-            .map(|t| format!(", held for {}", t.held_for.text))
+            .map(|t| format!(", held for {}", t.held_for().text))
             .unwrap_or_default();
         writeln!(
             w,

@@ -105,11 +105,11 @@ fn entry(
     };
     e.times_locked = Some(1);
     e.attempts = Some(1);
-    e.timing = Some(Timing {
-        last_locked: Clock::from_micros(1_795_311_866_000_000 + rng.below(1_000_000)),
-        last_failed: Clock::from_micros(0),
-        held_for: Clock::from_micros(rng.below(5_000_000)),
-    });
+    e.timing = Some(Timing::new(
+        Clock::from_micros(1_795_311_866_000_000 + rng.below(1_000_000)),
+        Clock::from_micros(0),
+        Clock::from_micros(rng.below(5_000_000)),
+    ));
     e.backtrace = frames(rng);
     if state == LockState::Waiting {
         e.locked_here.push(Location {

@@ -556,6 +556,17 @@ fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'
     };
     let mut warnings = std::mem::take(&mut first.dump.warnings);
     let mut done = first.done;
+    let parts: Vec<Builder<'_>> = parts.collect();
+    // Room for every thread at once: growing by doubling while the pieces are
+    // still held would need up to twice the threads' memory.
+    if let Some((into, _)) = done.last_mut() {
+        let more: usize = parts
+            .iter()
+            .flat_map(|p| &p.done)
+            .map(|(s, _)| s.threads.len())
+            .sum();
+        into.threads.reserve_exact(more);
+    }
     for mut p in parts {
         warnings.append(&mut p.dump.warnings);
         for (s, ev) in p.done {

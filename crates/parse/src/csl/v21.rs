@@ -91,12 +91,16 @@ fn number(i: &str) -> IResult<&str, u32> {
 }
 
 /// The body of a timing line (after `===` and its blanks).
-pub fn timing_line(i: &str) -> IResult<&str, TimingLine<'_>> {
-    let (i, last_locked) = clock(i)?;
+pub fn timing_line(line: &str) -> IResult<&str, TimingLine<'_>> {
+    let (i, last_locked) = clock(line)?;
     let (i, _) = tag(", ").parse(i)?;
     let (i, last_failed) = clock(i)?;
     let (i, _) = tag(", ").parse(i)?;
     let (i, held_for) = clock(i)?;
+    // The clocks are kept as the one span they were printed as.
+    let clocks = &line[..line.len() - i.len()];
+    let first_end = last_locked.text.len();
+    let ends = [first_end, first_end + 2 + last_failed.text.len()];
     let (i, _) = tag(" (").parse(i)?;
     let (i, times_locked) = number(i)?;
     let (i, _) = tag(", ").parse(i)?;
@@ -106,11 +110,11 @@ pub fn timing_line(i: &str) -> IResult<&str, TimingLine<'_>> {
     Ok((
         i,
         TimingLine {
-            timing: Timing {
-                last_locked,
-                last_failed,
-                held_for,
-            },
+            timing: Timing::printed(
+                clocks,
+                ends,
+                [last_locked.micros, last_failed.micros, held_for.micros],
+            ),
             times_locked,
             attempts,
             suspended: suspended.is_some(),
@@ -158,9 +162,9 @@ mod tests {
                 .filter(|(r, _)| r.is_empty())
                 .map(|(_, t)| {
                     (
-                        t.timing.last_locked.micros.unwrap_or(u64::MAX),
-                        t.timing.last_failed.micros.unwrap_or(u64::MAX),
-                        t.timing.held_for.micros.unwrap_or(u64::MAX),
+                        t.timing.last_locked().micros.unwrap_or(u64::MAX),
+                        t.timing.last_failed().micros.unwrap_or(u64::MAX),
+                        t.timing.held_for().micros.unwrap_or(u64::MAX),
                         t.times_locked,
                         t.attempts,
                         t.suspended,
@@ -168,6 +172,20 @@ mod tests {
                 });
             assert_eq!(got, *want, "{input}");
         }
+    }
+
+    #[test]
+    fn timing_keeps_each_clock_as_printed_in_one_span() {
+        let line = "1:00:00.5, 0:00:00.000000, 99999999999999999999:00:00.000000 (2, 3)";
+        let (_, t) = timing_line(line).unwrap();
+        let t = t.timing;
+        assert_eq!(t.last_locked().text, "1:00:00.5");
+        assert_eq!(t.last_locked().micros, Some(3_600_500_000));
+        assert_eq!(t.last_failed().text, "0:00:00.000000");
+        assert_eq!(t.held_for().text, "99999999999999999999:00:00.000000");
+        assert_eq!(t.held_for().micros, None);
+        assert_eq!(t.text().as_ptr(), line.as_ptr(), "borrowed from the line");
+        assert_eq!(t.text().len(), line.find(" (").unwrap());
     }
 
     #[test]
