@@ -147,11 +147,10 @@ impl Locks {
 
     /// Lock `i`. Panics when `i` is not below [`Locks::len`], as indexing a slice does.
     pub fn get(&self, i: usize) -> Lock<'_> {
-        let range = |ends: &[usize]| (if i == 0 { 0 } else { ends[i - 1] })..ends[i];
         Lock {
             first: self.first[i],
-            holders: &self.holders[range(&self.holder_end)],
-            waiters: &self.waiters[range(&self.waiter_end)],
+            holders: &self.holders[span(&self.holder_end, i)],
+            waiters: &self.waiters[span(&self.waiter_end, i)],
         }
     }
 
@@ -159,6 +158,11 @@ impl Locks {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Lock<'_>> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
+}
+
+/// Group `i`'s range in a flat list whose groups end at `ends`.
+fn span(ends: &[usize], i: usize) -> std::ops::Range<usize> {
+    (if i == 0 { 0 } else { ends[i - 1] })..ends[i]
 }
 
 /// Entries grouped by lock in dump order: a counting sort of `(lock, entry)`
@@ -385,9 +389,10 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
     drop((by_value, by_text));
     let held = {
         let (entry_lock, entry_end, holding) = (&a.entry_lock, &a.entry_end, &holding);
-        entry_end.iter().enumerate().flat_map(move |(ti, &end)| {
-            let start = if ti == 0 { 0 } else { entry_end[ti - 1] };
-            (start..end).filter(|&k| holding[k]).map(move |k| {
+        (0..entry_end.len()).flat_map(move |ti| {
+            let all = span(entry_end, ti);
+            let start = all.start;
+            all.filter(|&k| holding[k]).map(move |k| {
                 (
                     entry_lock[k],
                     EntryRef {
@@ -729,12 +734,7 @@ fn shortest_cycle(
 impl Analysis {
     /// The lock index each of a thread's entries names, in entry order.
     pub fn entry_locks(&self, thread: usize) -> &[usize] {
-        let start = if thread == 0 {
-            0
-        } else {
-            self.entry_end[thread - 1]
-        };
-        &self.entry_lock[start..self.entry_end[thread]]
+        &self.entry_lock[span(&self.entry_end, thread)]
     }
 
     /// Distinct locks a thread holds now (held, not suspended), in entry order.

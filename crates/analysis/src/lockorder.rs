@@ -152,8 +152,8 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
     let mut out: BTreeMap<(&str, &str), Vec<Seen>> = BTreeMap::new();
     // Indexes beyond u32 cannot occur (a thread header alone is 20 bytes), but
     // would end the scan rather than wrap.
-    for (si, s) in (0u32..).zip(snapshots) {
-        for (ti, t) in (0u32..).zip(&s.threads) {
+    for (si, s) in (0..=u32::MAX).zip(snapshots) {
+        for (ti, t) in (0..=u32::MAX).zip(&s.threads) {
             // Most threads hold one lock and wait for none: no pair.
             if t.entries.len() < 2 {
                 continue;
