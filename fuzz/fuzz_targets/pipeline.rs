@@ -1,7 +1,8 @@
 //! Everything a user can reach from one input: detection, parsing, owners from
 //! locals, analysis, series, lock order, and every renderer.
 #![no_main]
-use ast_locks_analysis::{analyze, lockorder, series, Options, RwLockPolicy};
+use ast_locks_analysis::diagnose::{diagnose, DiagnoseOptions};
+use ast_locks_analysis::{Options, RwLockPolicy};
 use ast_locks_render::view::{View, ViewKind, ViewOptions};
 use ast_locks_render::{dot, gdbcmd, html, json, markdown, svg, text, Report};
 use libfuzzer_sys::fuzz_target;
@@ -20,19 +21,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let all: Vec<_> = dump.snapshots.iter().collect();
     for policy in [RwLockPolicy::ReaderPreferring, RwLockPolicy::WriterPreferring] {
-        let analyses: Vec<_> = all.iter().map(|s| analyze(s, &Options { rwlock_policy: policy })).collect();
-        let refs: Vec<_> = analyses.iter().collect();
-        let ser = series::series(&all, &refs);
-        let _ = ser.headline();
-        let potential = lockorder::potential_deadlocks(&all, &[]);
-        let Some((snapshot, analysis)) = all.last().zip(analyses.last()) else { continue };
-        let stalls = series::stalls(snapshot, analysis, 0);
-        let trylocks = series::trylocks(snapshot);
-        let mut report = Report::new(snapshot, analysis, &dump.warnings);
-        report.series = Some(&ser);
-        report.stalls = &stalls;
-        report.potential = &potential;
-        report.trylocks = &trylocks;
+        let options = DiagnoseOptions { analysis: Options { rwlock_policy: policy }, ..DiagnoseOptions::default() };
+        let Ok(diagnosis) = diagnose(&all, &options) else { continue };
+        if let Some(s) = &diagnosis.series {
+            let _ = s.headline();
+        }
+        let snapshot = all[diagnosis.index];
+        let mut report = Report::diagnosed(snapshot, &diagnosis, &dump.warnings);
         report.format = dump.format;
         let mut out = Vec::new();
         let _ = text::write(&mut out, &report, &text::TextOptions { color: true, verbose: true });

@@ -27,6 +27,7 @@
 //! assert_eq!(analysis.deadlocks[0].cycle, vec![0, 1]);
 //! ```
 
+pub mod diagnose;
 pub mod lockorder;
 pub mod series;
 

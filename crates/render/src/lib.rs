@@ -32,6 +32,7 @@ pub mod svg;
 pub mod text;
 pub mod view;
 
+use ast_locks_analysis::diagnose::Diagnosis;
 use ast_locks_analysis::lockorder::PotentialDeadlock;
 use ast_locks_analysis::series::{Series, Stall, Trylock};
 use ast_locks_analysis::Analysis;
@@ -98,6 +99,26 @@ impl<'r, 'a> Report<'r, 'a> {
             longest_held: None,
             potential: &[],
             trylocks: &[],
+        }
+    }
+
+    /// A report on the snapshot a diagnosis reports in detail (`snapshot`), with
+    /// everything the diagnosis found; the input's name and what was joined to it
+    /// are left for the caller to set.
+    pub fn diagnosed(
+        snapshot: &'r Snapshot<'a>,
+        diagnosis: &'r Diagnosis,
+        warnings: &'r [Warning],
+    ) -> Self {
+        Report {
+            snapshots: diagnosis.snapshots,
+            index: diagnosis.index,
+            series: diagnosis.series.as_ref(),
+            stalls: &diagnosis.stalls,
+            longest_held: diagnosis.longest_held.as_ref(),
+            potential: &diagnosis.potential,
+            trylocks: &diagnosis.trylocks,
+            ..Report::new(snapshot, diagnosis.analysis(), warnings)
         }
     }
 

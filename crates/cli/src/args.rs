@@ -1,0 +1,328 @@
+//! The command line: every argument, option and subcommand, as clap reads them,
+//! and the small conversions from their values to the library's types.
+
+use ast_locks_parse::InputKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  ast-locks core-show-locks.txt                 report on a dump (text on a terminal)
+  asterisk -rx 'core show locks' | ast-locks -f text
+  ast-locks core-show-locks.txt | circo -Tsvg > deadlock.svg
+  ast-locks core-show-locks.txt -o deadlock.svg     picture without Graphviz
+  ast-locks core-show-locks.txt -o report.md        for a GitHub issue (mermaid)
+  ast-locks core-show-locks.txt -o report.html      one file to attach to a ticket
+  ast-locks -f json core-show-locks.txt | jq .deadlocks
+
+Exit status: 0 no deadlock, 1 deadlock found, 2 error.";
+
+/// Find and show deadlocks in Asterisk lock dumps: `core show locks`, gdb
+/// backtraces (with owner look-ups), ast_coredumper lock tables.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ast-locks",
+    version,
+    about,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Dump files to read (`.gz` is read transparently); `-` or nothing reads
+    /// standard input. Files of different kinds (core show locks, backtraces,
+    /// owner look-ups) are joined as one moment; files of the same kind are
+    /// snapshots in time order, of which the last is analysed.
+    pub files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub opts: Opts,
+}
+
+/// How to read, analyse and report: shared by reading files and `capture`.
+#[derive(Debug, Args)]
+pub struct Opts {
+    /// Output format [default: from the -o extension, else text on a terminal and
+    /// dot otherwise]
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the output to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// What the dump files are [default: told from their content]
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub input: Option<InputArg>,
+
+    /// gdb look-ups of lock owners (`x/3dw ADDR` or `p *(pthread_mutex_t *) ADDR`
+    /// output), as made by `ast-locks gdb-commands`
+    #[arg(long, value_name = "FILE")]
+    pub owners: Vec<PathBuf>,
+
+    /// Rwlock semantics: glibc prefers readers; writer-preferring also blocks
+    /// waiting readers behind waiting writers.
+    #[arg(long, value_enum, default_value_t = Policy::ReaderPreferring)]
+    pub rwlock_policy: Policy,
+
+    /// Which snapshot to analyse when the input holds several dumps (1 = first)
+    /// [default: the last]
+    #[arg(long, value_name = "N", value_parser = parse_snapshot)]
+    pub snapshot: Option<usize>,
+
+    /// When to colour the text report (never when NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// List every blocked thread and warning instead of folding identical waits
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Pictures: draw every thread and lock, not only those involved in a wait
+    #[arg(long)]
+    pub all: bool,
+
+    /// Pictures: draw the neighbourhood of a thread id, LWP, lock address, or a
+    /// glob on lock or thread names (`'&chan->*'`)
+    #[arg(long, value_name = "WHAT")]
+    pub focus: Option<String>,
+
+    /// Pictures: draw at most N threads, deadlocked and root threads first
+    #[arg(long, value_name = "N")]
+    pub max_nodes: Option<usize>,
+
+    /// Pictures: thread → thread waits-for edges, or threads and locks (bipartite)
+    #[arg(long, value_enum, default_value_t = ViewArg::Threads)]
+    pub view: ViewArg,
+
+    /// SVG renderer: built in (no external program), or Graphviz [default: builtin,
+    /// graphviz when --layout is given]
+    #[arg(long, value_enum)]
+    pub renderer: Option<RendererArg>,
+
+    /// Graphviz layout program for --renderer graphviz
+    #[arg(long, value_enum)]
+    pub layout: Option<LayoutArg>,
+
+    /// Flag holders that have held an awaited lock longer than this (Asterisk 21+
+    /// timings): `5s`, `500ms`, `2m`, `1h`
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub stall_after: Duration,
+
+    /// Lock-order pairs to stop reporting as potential deadlocks: one
+    /// `<lock name> -> <lock name>` per line, `#` comments
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+
+    /// What makes the exit status 1 (comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "deadlock")]
+    pub fail_on: Vec<FailOn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A deadlock in the analysed snapshot
+    Deadlock,
+    /// An awaited lock held longer than --stall-after
+    Stall,
+    /// A lock-order cycle (potential deadlock) in any snapshot
+    Potential,
+}
+
+/// A duration as given and in microseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duration {
+    pub text: String,
+    pub micros: u64,
+}
+
+/// A snapshot number: they count from 1.
+fn parse_snapshot(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("snapshots count from 1 (the first is 1)".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a snapshot number (1, 2, …)")),
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a duration: give a number and a unit (5s, 500ms, 2m, 1h)")
+    })?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" => 1e6,
+        "ms" => 1e3,
+        "us" | "µs" => 1.0,
+        "m" | "min" => 60e6,
+        "h" => 3600e6,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`: use ms, s, m or h"
+            ))
+        }
+    };
+    let micros = value * scale;
+    if !micros.is_finite() || !(0.0..=1e18).contains(&micros) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(Duration {
+        text: t.to_string(),
+        micros: micros as u64,
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output
+    Man,
+    /// Print the gdb commands that look up the owner of every awaited lock in
+    /// FILE (backtraces or a dump), to run on the core or process and feed back
+    /// with --owners
+    GdbCommands {
+        /// Backtraces (`thread apply all bt`) or any dump naming awaited locks
+        file: PathBuf,
+    },
+    /// Run gdb on a core file (or, explicitly, a live process) to collect every
+    /// thread's backtrace and the owners of the awaited locks, then analyse them
+    Capture(Box<Capture>),
+    /// What appeared, disappeared and persisted between two dumps of one process
+    /// (waits and deadlocks; threads matched by id and LWP)
+    Diff {
+        /// The earlier dump
+        old: PathBuf,
+        /// The later dump
+        new: PathBuf,
+        /// text or json
+        #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Capture {
+    /// A core file of the frozen process (with --binary)
+    #[arg(long, value_name = "CORE", requires = "binary", conflicts_with = "pid")]
+    pub core: Option<PathBuf>,
+
+    /// The program the core file is of (`/usr/sbin/asterisk`)
+    #[arg(long, value_name = "BIN")]
+    pub binary: Option<PathBuf>,
+
+    /// Attach to this running process instead. gdb pauses the process while it
+    /// reads its threads (twice: backtraces, then lock owners).
+    #[arg(long, value_name = "PID", required_unless_present = "core")]
+    pub pid: Option<u32>,
+
+    /// Also save what gdb printed (backtraces.txt, owners.txt) in this directory,
+    /// for a ticket
+    #[arg(long, value_name = "DIR")]
+    pub save_to: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub opts: Opts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Deadlock report for people
+    Text,
+    /// Graphviz DOT of the waits-for graph
+    Dot,
+    /// JSON for scripts (schema_version 1)
+    Json,
+    /// SVG picture of the waits-for graph
+    Svg,
+    /// Markdown report with a mermaid graph, for GitHub issues
+    Markdown,
+    /// Self-contained HTML report, for attaching to a ticket
+    Html,
+}
+
+impl Format {
+    /// The format a file name asks for.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "txt" | "text" => Format::Text,
+            "dot" | "gv" => Format::Dot,
+            "json" => Format::Json,
+            "svg" => Format::Svg,
+            "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputArg {
+    /// `core show locks` output
+    CoreShowLocks,
+    /// ast_coredumper's `-locks.txt` (table or CSV)
+    CoredumperLocks,
+    /// gdb `thread apply all bt` / `bt full` (ast_coredumper's -brief.txt, -full.txt)
+    Gdb,
+}
+
+impl InputArg {
+    pub fn kind(self) -> InputKind {
+        match self {
+            InputArg::CoreShowLocks => InputKind::CoreShowLocks,
+            InputArg::CoredumperLocks => InputKind::CoredumperLocks,
+            InputArg::Gdb => InputKind::Gdb,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Policy {
+    ReaderPreferring,
+    WriterPreferring,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViewArg {
+    /// Thread → thread edges
+    Threads,
+    /// Threads and locks: waits and holds edges
+    Locks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    Builtin,
+    Graphviz,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    Dot,
+    Circo,
+    Neato,
+    Fdp,
+}

@@ -1,0 +1,197 @@
+//! Reading the inputs: files, gzip and standard input, with overlong lines cut
+//! while reading so that memory stays bounded, and telling what each input is.
+
+use crate::args::Opts;
+use crate::Failure;
+use ast_locks_parse::InputKind;
+use std::io::{self, BufRead, Read};
+use std::path::{Path, PathBuf};
+
+/// The longest line kept. No dump line comes near it; longer lines (a wrong file:
+/// a log with megabyte lines, random bytes) are cut, so memory stays bounded by
+/// the number of lines, not by what one line holds.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// How much is read at a time: read straight into the buffer's free space, then
+/// checked for overlong lines.
+const READ_CHUNK: u64 = 8 << 20;
+
+/// Read everything, cutting lines longer than [`MAX_LINE`]. Returns the bytes and
+/// how many lines were cut.
+pub fn read_bounded(mut r: impl Read, capacity: usize) -> io::Result<(Vec<u8>, usize)> {
+    let mut buf = Vec::with_capacity(capacity);
+    // Length of the last, unfinished line as read (cut lines count in full).
+    let mut line_len = 0usize;
+    let mut cut = 0usize;
+    let mut cutting = false;
+    loop {
+        let start = buf.len();
+        let n = (&mut r).take(READ_CHUNK).read_to_end(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if !cutting && line_len + n <= MAX_LINE {
+            // No line can reach the limit inside this chunk: keep it whole.
+            line_len = match memchr::memrchr(b'\n', &buf[start..]) {
+                Some(last) => n - last - 1,
+                None => line_len + n,
+            };
+            continue;
+        }
+        // Compact the chunk in place, keeping at most MAX_LINE bytes of each line.
+        let end = buf.len();
+        let (mut read, mut write) = (start, start);
+        while read < end {
+            let newline = memchr::memchr(b'\n', &buf[read..end]).map(|at| read + at);
+            let seg = newline.unwrap_or(end) - read;
+            let kept = seg.min(MAX_LINE.saturating_sub(line_len));
+            buf.copy_within(read..read + kept, write);
+            write += kept;
+            line_len += seg;
+            if kept < seg && !cutting {
+                cut += 1;
+                cutting = true;
+            }
+            match newline {
+                Some(at) => {
+                    if let Some(b) = buf.get_mut(write) {
+                        *b = b'\n';
+                    }
+                    write += 1;
+                    line_len = 0;
+                    cutting = false;
+                    read = at + 1;
+                }
+                None => read = end,
+            }
+        }
+        buf.truncate(write);
+    }
+    Ok((buf, cut))
+}
+
+pub fn read_input(path: &Path) -> Result<(String, Vec<u8>, usize), Failure> {
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let cannot = |e: io::Error| Failure(format!("{name}: cannot read: {e}"));
+    let (reader, capacity): (Box<dyn Read>, usize) = if path.as_os_str() == "-" {
+        (Box::new(io::stdin().lock()), 1 << 16)
+    } else {
+        if path.is_dir() {
+            return Err(Failure(format!(
+                "{name}: is a directory; expected a file holding `core show locks` output"
+            )));
+        }
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // Room for the whole file at once (a cut line only makes it smaller).
+        let capacity = usize::try_from(size).unwrap_or(0).min(1 << 32);
+        (Box::new(file), capacity)
+    };
+    let mut reader = io::BufReader::with_capacity(1 << 16, reader);
+    // gzip is recognised by its magic bytes, whatever the file is called.
+    let gzip = reader
+        .fill_buf()
+        .map_err(cannot)?
+        .starts_with(&[0x1f, 0x8b]);
+    let (bytes, cut) = if gzip {
+        read_bounded(
+            flate2::read::MultiGzDecoder::new(reader),
+            capacity.saturating_mul(4),
+        )
+        .map_err(|e| Failure(format!("{name}: cannot decompress gzip data: {e}")))?
+    } else {
+        read_bounded(reader, capacity).map_err(cannot)?
+    };
+    Ok((name, bytes, cut))
+}
+
+/// One input file, read and recognised.
+pub struct Input {
+    /// The file's name for messages (`<stdin>` for standard input).
+    pub name: String,
+    /// Its bytes, overlong lines cut.
+    pub bytes: Vec<u8>,
+    /// What it is.
+    pub kind: InputKind,
+    /// A file the user gave: finding nothing in it is an error, not a note.
+    pub given: bool,
+    /// Lines longer than MAX_LINE that were cut while reading.
+    pub cut: usize,
+}
+
+impl Input {
+    /// Read a file the user gave (`-` is standard input) and tell what it is,
+    /// unless `kind` says.
+    pub fn read(path: &Path, kind: Option<InputKind>) -> Result<Input, Failure> {
+        let (name, bytes, cut) = read_input(path)?;
+        let kind = match kind {
+            Some(k) => k,
+            // Unrecognised text goes to the `core show locks` parser, whose error
+            // says what was expected.
+            None => ast_locks_parse::detect(&bytes).unwrap_or(InputKind::CoreShowLocks),
+        };
+        Ok(Input {
+            name,
+            bytes,
+            kind,
+            given: true,
+            cut,
+        })
+    }
+}
+
+/// Read every input the arguments name (standard input when they name none),
+/// and tell what each is.
+pub fn load(files: &[PathBuf], opts: &Opts) -> Result<Vec<Input>, Failure> {
+    let stdin = [PathBuf::from("-")];
+    let files = if files.is_empty() { &stdin[..] } else { files };
+    let mut inputs = Vec::with_capacity(files.len() + opts.owners.len());
+    for f in files {
+        inputs.push(Input::read(f, opts.input.map(|k| k.kind()))?);
+    }
+    for f in &opts.owners {
+        inputs.push(Input::read(f, Some(InputKind::Owners))?);
+    }
+    Ok(inputs)
+}
+
+/// Said of an input whose overlong lines were cut.
+pub fn cut_note(cut: usize) -> String {
+    if cut == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({cut} line{} longer than {} MiB {} cut while reading)",
+            if cut == 1 { "" } else { "s" },
+            MAX_LINE >> 20,
+            if cut == 1 { "was" } else { "were" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlong_lines_are_cut_while_reading_and_the_rest_is_kept() {
+        // Two lines of 5 MiB: the second straddles the end of the first read.
+        let long = "x".repeat(5 * MAX_LINE + 5);
+        let mut input = format!("first\n{long}\nmiddle\n{long}");
+        input.push_str("\nlast");
+        let (bytes, cut) = read_bounded(input.as_bytes(), 0).expect("reads");
+        assert_eq!(cut, 2);
+        let text = String::from_utf8(bytes).expect("utf8");
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!((lines[0], lines[2], lines[4]), ("first", "middle", "last"));
+        assert_eq!(lines[1].len(), MAX_LINE);
+        assert_eq!(lines[3].len(), MAX_LINE);
+        let (same, none) = read_bounded("a\nb\n".as_bytes(), 4).expect("reads");
+        assert_eq!((same.as_slice(), none), (&b"a\nb\n"[..], 0));
+    }
+}
