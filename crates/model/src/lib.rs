@@ -130,6 +130,31 @@ pub struct Snapshot<'a> {
     pub threads: Vec<Thread<'a>>,
     /// True when the input ended inside a thread block of this snapshot.
     pub truncated: bool,
+    /// What kind of input the snapshot was read from. `core show locks` and
+    /// ast_coredumper tables list every tracked holder; gdb backtraces name no
+    /// holder at all, only what the owner look-ups in [`Snapshot::owners`] add.
+    pub format: InputFormat,
+    /// 1-based line of the `=====` line that closes a `core show locks` dump after
+    /// its last thread: `None` when the input stops before it (a paste cut short,
+    /// or an excerpt of a few thread blocks), so threads may be missing.
+    pub end_line: Option<usize>,
+    /// 1-based lines that announced a thread header or a lock line but could not
+    /// be read, even after rejoining wrapped lines: what they said is missing.
+    pub unreadable: Vec<usize>,
+    /// gdb's look-ups of the owners of awaited locks, as applied to the threads.
+    pub owners: Vec<Owner>,
+}
+
+/// gdb's answer to "who owns the lock at this address" (`x/3dw ADDR`, `p *mutex`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Owner {
+    /// The lock's address.
+    pub addr: u64,
+    /// The owning thread's LWP; 0 means the lock was free when looked up (for a
+    /// rwlock: no writer holds it, readers may).
+    pub lwp: u64,
+    /// True when read from a rwlock's writer field.
+    pub rwlock_writer: bool,
 }
 
 /// One `=== Thread ID:` block.
@@ -784,6 +809,10 @@ impl Snapshot<'_> {
             banner_line: self.banner_line,
             threads: self.threads.into_iter().map(Thread::into_owned).collect(),
             truncated: self.truncated,
+            format: self.format,
+            end_line: self.end_line,
+            unreadable: self.unreadable,
+            owners: self.owners,
         }
     }
 }

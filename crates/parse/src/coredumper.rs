@@ -293,6 +293,7 @@ pub fn parse_str(input: &str) -> Result<Dump<'_>, crate::ParseError> {
         format: InputFormat::CoredumperLocks,
         snapshots: vec![Snapshot {
             threads,
+            format: InputFormat::CoredumperLocks,
             ..Snapshot::default()
         }],
         warnings,

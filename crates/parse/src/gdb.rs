@@ -700,6 +700,7 @@ pub fn parse_str(input: &str) -> Result<Dump<'_>, crate::ParseError> {
         format: InputFormat::Gdb,
         snapshots: vec![Snapshot {
             threads: b.threads,
+            format: InputFormat::Gdb,
             ..Snapshot::default()
         }],
         warnings: b.warnings,

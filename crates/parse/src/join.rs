@@ -11,6 +11,11 @@ use ast_locks_model::{
 pub fn apply_owners(snapshot: &mut Snapshot<'_>, owners: &[Owner]) -> Vec<Warning> {
     let mut notes = Vec::new();
     for o in owners {
+        match snapshot.owners.iter_mut().find(|k| k.addr == o.addr) {
+            // A later look-up of the same lock wins.
+            Some(known) => *known = *o,
+            None => snapshot.owners.push(*o),
+        }
         // The entries that wait for this lock give its name and printed address.
         let Some((name, addr, kind)) = snapshot
             .threads

@@ -14,16 +14,8 @@
 
 use ast_locks_model::{parse_address, Snapshot};
 
-/// One owner found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
-    /// The lock's address.
-    pub addr: u64,
-    /// The owning thread's LWP; 0 means the lock was free when looked up.
-    pub lwp: u64,
-    /// True when read from a rwlock's `__cur_writer` (the writer holds it).
-    pub rwlock_writer: bool,
-}
+/// One owner found (the model's [`Owner`]).
+pub use ast_locks_model::Owner;
 
 /// True when the text holds owner look-ups.
 pub fn looks_like(input: &str) -> bool {

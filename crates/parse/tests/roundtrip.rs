@@ -181,7 +181,8 @@ fn snapshot() -> impl Strategy<Value = Snapshot<'static>> {
                 time: (g == Generation::V21Plus).then_some(Cow::Borrowed("498697:44:29.872492")),
                 banner_line: Some(0),
                 threads,
-                truncated: false,
+                end_line: Some(0),
+                ..Snapshot::default()
             })
     })
 }

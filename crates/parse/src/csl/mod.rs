@@ -67,6 +67,8 @@ struct Builder<'a> {
     run: Option<Unrecognised>,
     first_text: Option<(usize, usize, &'a str)>,
     saw_banner_or_thread: bool,
+    /// Past the lines around the banner (a spacer or legend line was read).
+    past_top: bool,
 }
 
 use crate::excerpt;
@@ -143,6 +145,21 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A line of `=` only: the dump's closing line when it comes after the top
+    /// frame (the lines around the banner) or after a thread block.
+    fn border(&mut self, lineno: usize) {
+        let past_top = self.past_top;
+        if self.thread.is_some() {
+            // Inside a thread block: not where a dump ends.
+            return;
+        }
+        if let Some((s, _)) = &mut self.snapshot {
+            if past_top || !s.threads.is_empty() {
+                s.end_line = Some(lineno);
+            }
+        }
+    }
+
     fn finish_snapshot(&mut self) {
         if let Some((s, ev)) = self.snapshot.take() {
             // Stray lines before any banner or thread (a lone timing or legend line)
@@ -213,8 +230,10 @@ impl<'a> Builder<'a> {
             self.flush_run();
         }
         match parsed {
-            DumpLine::Border | DumpLine::Spacer => {}
+            DumpLine::Spacer => self.past_top = true,
+            DumpLine::Border => self.border(lineno),
             DumpLine::Legend(v21) => {
+                self.past_top = true;
                 if v21 {
                     self.evidence().v21 = true;
                 }
@@ -229,6 +248,7 @@ impl<'a> Builder<'a> {
                 }
                 self.finish_snapshot();
                 self.saw_banner_or_thread = true;
+                self.past_top = false;
                 let version = self.pending_version.take();
                 let ev = Evidence {
                     v21: time.is_some(),
@@ -259,6 +279,10 @@ impl<'a> Builder<'a> {
                         lineno,
                         format!("thread header cut short (no closing `)`): `{}`", excerpt(s)),
                     );
+                }
+                if let Some((s, _)) = &mut self.snapshot {
+                    // Threads after a closing line: it was not the end.
+                    s.end_line = None;
                 }
                 let mut t = Thread::new(h.id);
                 t.lwp = h.lwp;
@@ -326,15 +350,25 @@ impl<'a> Builder<'a> {
                     self.pending_version = Some(v);
                 }
             }
-            DumpLine::Malformed(what, e) => self.warn(
-                lineno,
-                format!(
-                    "column {}: {what} not understood, expected {}; line ignored: `{}`",
-                    start + e.column + 1,
-                    e.expected,
-                    excerpt(s)
-                ),
-            ),
+            DumpLine::Malformed(what, e) => {
+                if what == "lock line" || what == "thread header" {
+                    // What it said about a thread's locks is missing.
+                    self.snapshot
+                        .get_or_insert_with(Default::default)
+                        .0
+                        .unreadable
+                        .push(lineno);
+                }
+                self.warn(
+                    lineno,
+                    format!(
+                        "column {}: {what} not understood, expected {}; line ignored: `{}`",
+                        start + e.column + 1,
+                        e.expected,
+                        excerpt(s)
+                    ),
+                )
+            }
             DumpLine::Plain(text) => {
                 if !in_thread {
                     return;
@@ -430,6 +464,7 @@ impl<'a> Builder<'a> {
             run: None,
             first_text: None,
             saw_banner_or_thread: false,
+            past_top: false,
         }
     }
 }
@@ -439,13 +474,47 @@ const PARALLEL_MIN_BYTES: usize = 4 << 20;
 
 /// Parse `core show locks` text, on as many threads as the machine has when the
 /// input is large (`AST_LOCKS_THREADS` sets the count, for tests and benchmarks).
+///
+/// When lines were not understood, the text is read a second time with the
+/// lines that wrapping cut joined again ([`crate::rejoin`]), and the reading that
+/// understood more is kept.
 pub fn parse_str(input: &str) -> Result<Dump<'_>, ParseError> {
     let threads = std::env::var("AST_LOCKS_THREADS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n >= 1)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    parse_str_threads(input, threads)
+    let first = parse_str_threads(input, threads);
+    match &first {
+        Ok(d) if d.warnings.is_empty() => return first,
+        // Nothing a join could make readable.
+        Err(ParseError::Empty | ParseError::Binary) => return first,
+        _ => {}
+    }
+    let Some(joined) = crate::rejoin::csl(input) else {
+        return first;
+    };
+    let Ok(mut second) = rejoined(&joined).map(Dump::into_owned) else {
+        return first;
+    };
+    let damage = |d: &Dump<'_>| {
+        let unreadable: usize = d.snapshots.iter().map(|s| s.unreadable.len()).sum();
+        (unreadable, d.warnings.len())
+    };
+    if first.as_ref().is_ok_and(|d| damage(d) <= damage(&second)) {
+        return first;
+    }
+    second.warnings.push(Warning {
+        line: joined.first,
+        message: format!(
+            "the dump was wrapped (at about {} columns): {} cut line{} joined again",
+            joined.width,
+            joined.joins,
+            if joined.joins == 1 { " was" } else { "s were" }
+        ),
+    });
+    second.warnings.sort_by_key(|w| w.line);
+    Ok(second)
 }
 
 /// Parse on at most `threads` threads. The result is the same whatever the count:
@@ -475,6 +544,17 @@ fn read_lines<'a>(b: &mut Builder<'a>, text: &'a str, first_line: usize) {
     for (i, (at, raw)) in lines(text).enumerate() {
         b.line(first_line + i + 1, at, raw);
     }
+}
+
+/// Read a text whose lines were rejoined, numbering each line as the input
+/// line it started on.
+fn rejoined(joined: &crate::rejoin::Rejoined) -> Result<Dump<'_>, ParseError> {
+    let text = joined.text.as_str();
+    let mut b = Builder::new(text);
+    for (i, (at, raw)) in lines(text).enumerate() {
+        b.line(joined.origin.get(i).copied().unwrap_or(i + 1), at, raw);
+    }
+    b.finish(text)
 }
 
 fn sequential(input: &str) -> Result<Dump<'_>, ParseError> {
@@ -575,6 +655,9 @@ fn parse_chunked(input: &str, threads: usize, min_bytes: usize) -> Result<Dump<'
                 Some((into, into_ev)) => {
                     into.threads.extend(s.threads);
                     into.truncated |= s.truncated;
+                    into.unreadable.extend(s.unreadable);
+                    // The closing line, if any, is in the last piece.
+                    into.end_line = s.end_line;
                     into_ev.v21 |= ev.v21;
                     into_ev.v12 |= ev.v12;
                     into_ev.v1_6 |= ev.v1_6;
