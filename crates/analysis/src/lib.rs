@@ -30,6 +30,7 @@
 pub mod diagnose;
 pub mod lockorder;
 pub mod series;
+pub mod verdict;
 
 use ast_locks_model::{Location, LockKind, LockState, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -497,7 +498,7 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
                 a.anomalies.push(Anomaly {
                     thread: ti,
                     message: format!(
-                        "waits for a read lock on {} {} that it already holds while a writer waits: glibc would grant it, so this platform prefers writers and the two are deadlocked (try --rwlock-policy writer-preferring)",
+                        "waits for a read lock on {} {} that it already holds while a writer waits: glibc grants it; a platform that prefers writers would not, and the two would deadlock (--rwlock-policy writer-preferring reads it so)",
                         e.name, e.addr
                     ),
                 });

@@ -115,8 +115,9 @@ fn main() {
             let d = ast_locks_parse::parse(black_box(&input)).expect("parses");
             black_box(analyze_series(&[&d.snapshots[0]], &Options::default(), &[]));
         });
-        let analysis = analyze(snap, &Options::default());
-        let report = Report::new(snap, &analysis, &dump.warnings);
+        let diagnosis = ast_locks_analysis::diagnose::diagnose(&[snap], &Default::default())
+            .expect("one snapshot");
+        let report = Report::diagnosed(snap, &diagnosis, &dump.warnings);
         let render = |w: &dyn Fn(&mut Vec<u8>)| {
             best(rounds, || {
                 let mut out = Vec::new();

@@ -15,7 +15,8 @@ Examples:
   ast-locks core-show-locks.txt -o report.html      one file to attach to a ticket
   ast-locks -f json core-show-locks.txt | jq .deadlocks
 
-Exit status: 0 no deadlock, 1 deadlock found, 2 error.";
+Exit status: 0 no deadlock, 1 deadlock found, 2 error, 3 undetermined (the input
+cannot prove or exclude a deadlock: the first line says what is missing).";
 
 /// Find and show deadlocks in Asterisk lock dumps: `core show locks`, gdb
 /// backtraces (with owner look-ups), ast_coredumper lock tables.
@@ -207,6 +208,13 @@ pub enum Command {
         /// text or json
         #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// Which snapshot of OLD to compare, when it holds several (1 = first)
+        /// [default: the last]
+        #[arg(long, value_name = "N", value_parser = parse_snapshot)]
+        old_snapshot: Option<usize>,
+        /// Which snapshot of NEW to compare [default: the last]
+        #[arg(long, value_name = "N", value_parser = parse_snapshot)]
+        new_snapshot: Option<usize>,
     },
 }
 

@@ -21,6 +21,8 @@ pub struct Moment<'a> {
     pub joined: Vec<&'static str>,
     /// What joining found worth saying.
     pub notes: Vec<String>,
+    /// Inputs that match nothing of the dump they were joined to.
+    pub mismatches: Vec<String>,
     /// The addresses whose owners were looked up.
     pub looked_up: Vec<u64>,
 }
@@ -85,10 +87,11 @@ pub fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
         .collect();
 
     let mut joined = Vec::new();
+    let mut mismatches = Vec::new();
     let mut owners_found = Vec::new();
     if let Some(bt) = backtraces {
         owners_found.extend(owners::from_locals(&bt));
-        notes.extend(attach_backtraces(&mut dump, bt));
+        notes.extend(attach_backtraces(&mut dump, bt, &mut mismatches));
         joined.push("gdb");
     }
     if primary_kind == InputKind::Gdb {
@@ -96,7 +99,11 @@ pub fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
             owners_found.extend(owners::from_locals(s));
         }
     }
-    owners_found.extend(read_owners(inputs, &mut notes)?);
+    let given = read_owners(inputs, &mut notes)?;
+    if let Some(s) = dump.snapshots.last() {
+        mismatches.extend(owners_mismatch(s, &given));
+    }
+    owners_found.extend(given);
     if !owners_found.is_empty() {
         if let Some(s) = dump.snapshots.last_mut() {
             for n in ast_locks_parse::join::apply_owners(s, &owners_found) {
@@ -112,6 +119,7 @@ pub fn join_inputs(inputs: &[Input]) -> Result<Moment<'_>, Failure> {
         dump,
         joined,
         notes,
+        mismatches,
         looked_up,
     })
 }
@@ -149,13 +157,66 @@ fn parse_dumps(inputs: &[Input]) -> Result<(Vec<(&Input, Dump<'_>)>, Vec<String>
 }
 
 /// Attach each thread's stack of `bt` to the dump's last snapshot, by LWP.
-fn attach_backtraces<'a>(dump: &mut Dump<'a>, bt: Snapshot<'a>) -> Option<String> {
+/// Backtraces that match no thread of the dump are a mismatch.
+fn attach_backtraces<'a>(
+    dump: &mut Dump<'a>,
+    bt: Snapshot<'a>,
+    mismatches: &mut Vec<String>,
+) -> Option<String> {
     let s = dump.snapshots.last_mut()?;
+    let stacks = bt.threads.len();
     let matched = ast_locks_parse::join::attach_stacks(s, bt);
+    if matched == 0 && stacks > 0 && !s.threads.is_empty() {
+        mismatches.push(format!(
+            "none of the {stacks} backtraces matches a thread of the dump by LWP or id: backtraces of another process or moment?"
+        ));
+    }
     Some(format!(
         "backtraces attached to {matched} of {} threads (matched by LWP)",
         s.threads.len()
     ))
+}
+
+/// Owner look-ups given with `--owners` that name no lock of the snapshot, or
+/// only owners that are none of its threads.
+fn owners_mismatch(s: &Snapshot<'_>, given: &[Owner]) -> Option<String> {
+    if given.is_empty() {
+        return None;
+    }
+    let locks: std::collections::HashSet<u64> = s
+        .threads
+        .iter()
+        .flat_map(|t| &t.entries)
+        .filter_map(|e| e.address())
+        .collect();
+    let named = given.iter().filter(|o| locks.contains(&o.addr)).count();
+    if named == 0 {
+        return Some(if given.len() == 1 {
+            "the owner look-up names no lock of the dump: a look-up of another process or core?"
+                .to_string()
+        } else {
+            format!(
+                "none of the {} owner look-ups names a lock of the dump: look-ups of another process or core?",
+                given.len()
+            )
+        });
+    }
+    let lwps: std::collections::HashSet<u64> = s.threads.iter().filter_map(|t| t.lwp).collect();
+    let owned = given
+        .iter()
+        .filter(|o| o.lwp != 0 && locks.contains(&o.addr));
+    let (mut owners, mut strangers) = (0, 0);
+    for o in owned {
+        owners += 1;
+        if !lwps.contains(&o.lwp) {
+            strangers += 1;
+        }
+    }
+    (owners > 0 && strangers == owners && !lwps.is_empty()).then(|| {
+        format!(
+            "none of the {owners} owners gdb named (by LWP) is a thread of the dump: look-ups of another process or core?"
+        )
+    })
 }
 
 /// The owners in the owner look-up inputs. Finding none in a file the user gave

@@ -2,7 +2,8 @@
 //!
 //! The binary is glue: it parses the arguments, hands each mode to its module
 //! under `cmd/`, and turns what the mode returned into the exit status, in one
-//! place (0 no finding, 1 finding, 2 error; a closed pipe is not an error).
+//! place (0 no finding, 1 finding, 2 error, 3 undetermined; a closed pipe is not
+//! an error).
 //! Reading inputs (`input`), joining them (`join`), running gdb (`gdb`) and
 //! writing the output (`output`) are modules of their own; the diagnosis is
 //! built below the binary, in `ast_locks_analysis::diagnose`.
@@ -28,6 +29,8 @@ pub enum Outcome {
     Clean,
     /// A finding `--fail-on` asks about (a deadlock by default): exit 1.
     Finding,
+    /// No such finding, but the input cannot prove or exclude a deadlock: exit 3.
+    Undetermined,
 }
 
 fn main() -> ExitCode {
@@ -37,13 +40,20 @@ fn main() -> ExitCode {
         Some(Command::Man) => cmd::docs::man(),
         Some(Command::GdbCommands { file }) => cmd::gdb_commands::run(file),
         Some(Command::Capture(c)) => cmd::capture::run(c),
-        Some(Command::Diff { old, new, format }) => cmd::diff::run(old, new, *format),
+        Some(Command::Diff {
+            old,
+            new,
+            format,
+            old_snapshot,
+            new_snapshot,
+        }) => cmd::diff::run((old, *old_snapshot), (new, *new_snapshot), *format),
         None => cmd::report::run(&cli.files, &cli.opts),
     };
     report_peak_memory();
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Finding) => ExitCode::from(1),
+        Ok(Outcome::Undetermined) => ExitCode::from(3),
         Err(Failure(msg)) => {
             output::say(&msg);
             ExitCode::from(2)

@@ -269,7 +269,14 @@ fn capture_of_a_live_process_and_of_its_core() {
         .output()
         .expect("runs");
     let text = out(&alone);
-    assert_eq!(alone.status.code(), Some(0), "{text}");
+    // Without the owners the backtraces cannot decide.
+    assert_eq!(alone.status.code(), Some(3), "{text}");
+    assert!(
+        text.starts_with(
+            "UNDETERMINED: 6 threads wait for locks whose owners are not in the input"
+        ),
+        "{text}"
+    );
     assert!(text.contains("3 threads wait for &convoy_lock"), "{text}");
     assert!(text.contains("behind an owner not yet looked up"), "{text}");
     assert!(text.contains("ast-locks gdb-commands"), "{text}");
@@ -326,6 +333,26 @@ fn capture_of_a_live_process_and_of_its_core() {
         text.contains("&cycle_a_lock") && text.contains("&cycle_b_lock"),
         "{text}"
     );
+    // 6. The wrong program for the core: gdb's warning is shown and no frame has
+    // a symbol, which is an error naming the likely cause, never an all-clear.
+    let wrong = bin()
+        .args(["capture", "--core"])
+        .arg(&core)
+        .args(["--binary", "/bin/ls", "-f", "text"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(2), "{err}\n{}", out(&wrong));
+    assert!(
+        err.contains("gdb said: warning: core file may not match specified executable file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("/bin/ls is not the program that wrote"),
+        "{err}"
+    );
+    assert!(out(&wrong).is_empty(), "no report: {}", out(&wrong));
+
     let core_dot = bin()
         .args(["capture", "--core"])
         .arg(&core)

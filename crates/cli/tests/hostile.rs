@@ -56,7 +56,7 @@ fn no_crash(o: &Output, what: &str) {
         "{what}: {e}"
     );
     assert!(
-        matches!(o.status.code(), Some(0..=2)),
+        matches!(o.status.code(), Some(0..=3)),
         "{what}: {:?} {e}",
         o.status
     );
@@ -137,7 +137,8 @@ fn a_thread_with_a_hundred_thousand_lock_entries() {
     for f in ["text", "json", "dot", "svg", "markdown", "html"] {
         let o = run(&["-f", f, p.to_str().unwrap()]);
         no_crash(&o, f);
-        assert_eq!(o.status.code(), Some(0), "{f}: {}", err(&o));
+        // Two thread blocks and no banner: part of a dump, which cannot decide.
+        assert_eq!(o.status.code(), Some(3), "{f}: {}", err(&o));
     }
     // Not a benchmark: a guard against quadratic work (100k² would take hours).
     assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
@@ -147,12 +148,15 @@ fn a_thread_with_a_hundred_thousand_lock_entries() {
 fn nul_bytes_invalid_utf8_and_odd_fields() {
     let d = dir("odd");
     let cases: &[(&str, &[u8], i32)] = &[
-        ("nul in a dump", b"=== Thread ID: 0x1 (a\0b)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f l\0ck 0x10 (1)\n=== ----\n", 0),
+        // Thread blocks without banner and closing line are part of a dump: 3.
+        ("nul in a dump", b"=== Thread ID: 0x1 (a\0b)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f l\0ck 0x10 (1)\n=== ----\n", 3),
         ("only nul bytes", &[0u8; 4096], 2),
-        ("invalid utf-8", b"=== Thread ID: 0x1 (\xff\xfe)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f \xc3( 0x10 (1)\n=== ----\n", 0),
-        ("lock name with spaces", b"=== Thread ID: 0x1 (a)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f my lock name 0x10 (1)\n=== ----\n", 0),
-        ("address beyond u64", b"=== Thread ID: 0x1 (a)\n=== ---> Lock #0 (x.c): MUTEX 1 f l 0x1ffffffffffffffffffff (1)\n=== ---> Waiting for Lock #1 (x.c): MUTEX 1 f m 0x20 (1)\n=== ----\n=== Thread ID: 0x2 (b)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f l 0x1ffffffffffffffffffff (1)\n=== ----\n", 0),
-        ("numbers that overflow", b"=== Thread ID: 0x99999999999999999999999 LWP:99999999999999999999 (a)\n=== ---> Lock #99999999999 (x.c): MUTEX 99999999999 f l 0x10 (99999999999)\n===      99999999999999999999:00:00.000000, 0:0:0.0, 0:0:0.0 (99999999999, 1)\n=== ----\n", 0),
+        ("invalid utf-8", b"=== Thread ID: 0x1 (\xff\xfe)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f \xc3( 0x10 (1)\n=== ----\n", 3),
+        ("lock name with spaces", b"=== Thread ID: 0x1 (a)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f my lock name 0x10 (1)\n=== ----\n", 3),
+        ("address beyond u64", b"=== Thread ID: 0x1 (a)\n=== ---> Lock #0 (x.c): MUTEX 1 f l 0x1ffffffffffffffffffff (1)\n=== ---> Waiting for Lock #1 (x.c): MUTEX 1 f m 0x20 (1)\n=== ----\n=== Thread ID: 0x2 (b)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f l 0x1ffffffffffffffffffff (1)\n=== ----\n", 3),
+        ("numbers that overflow", b"=== Thread ID: 0x99999999999999999999999 LWP:99999999999999999999 (a)\n=== ---> Lock #99999999999 (x.c): MUTEX 99999999999 f l 0x10 (99999999999)\n===      99999999999999999999:00:00.000000, 0:0:0.0, 0:0:0.0 (99999999999, 1)\n=== ----\n", 3),
+        // A whole dump: banner and closing line.
+        ("nul in a whole dump", b"=== Currently Held Locks ===\n===\n=== Thread ID: 0x1 (a\0b)\n=== ---> Waiting for Lock #0 (x.c): MUTEX 1 f l\0ck 0x10 (1)\n=== ----\n=======\n", 0),
     ];
     for (what, bytes, code) in cases {
         let p = d.join("in.txt");
@@ -237,7 +241,8 @@ fn builtin_svg_survives_a_graph_layout_rs_cannot_draw() {
     for f in ["svg", "html"] {
         let o = run(&["-f", f, &input]);
         no_crash(&o, f);
-        assert_eq!(o.status.code(), Some(0), "{f}: {}", err(&o));
+        // A fuzz input without banner and closing line: part of a dump, undecided.
+        assert_eq!(o.status.code(), Some(3), "{f}: {}", err(&o));
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("<svg"), "{f}");
         assert!(!err(&o).contains("panicked"), "{}", err(&o));

@@ -694,6 +694,15 @@ pub fn parse_str(input: &str) -> Result<Dump<'_>, crate::ParseError> {
             },
         });
     }
+    let frames: usize = b.threads.iter().map(|t| t.stack.len()).sum();
+    if frames > 0
+        && b.threads
+            .iter()
+            .flat_map(|t| &t.stack)
+            .all(|f| f.function == "??")
+    {
+        return Err(crate::ParseError::NoSymbols { frames });
+    }
     // gdb lists threads from the highest number down; dump order is creation order.
     b.threads.sort_by_key(|t| t.gdb_num);
     Ok(Dump {

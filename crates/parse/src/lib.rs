@@ -79,6 +79,17 @@ pub enum ParseError {
          with gdb: `ast-locks capture --core FILE --binary /usr/sbin/asterisk`"
     )]
     CoreFile,
+    /// gdb backtraces in which no frame names a function (every one `?? ()`):
+    /// gdb was given another program than the one that wrote the core, or a
+    /// stripped one. Nothing can be read from them.
+    #[error(
+        "no frame of the {frames} gdb printed names a function (all `?? ()`): gdb read the core \
+         with another program than the one that wrote it, or a stripped one"
+    )]
+    NoSymbols {
+        /// How many frames there were.
+        frames: usize,
+    },
     /// The input is an ELF program or library.
     #[error("this is an ELF program or library, not a lock dump: expected the output of `core show locks` or gdb backtraces")]
     ElfProgram,

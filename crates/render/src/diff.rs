@@ -29,8 +29,29 @@ fn cycle_line(c: &SeriesCycle) -> String {
     )
 }
 
+/// One side of a diff: the input's name and which of its snapshots is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Side<'a> {
+    /// The input's name.
+    pub name: &'a str,
+    /// The compared snapshot, 1-based.
+    pub snapshot: usize,
+    /// How many snapshots the input holds.
+    pub snapshots: usize,
+}
+
+impl std::fmt::Display for Side<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)?;
+        if self.snapshots > 1 {
+            write!(f, " (snapshot {} of {})", self.snapshot, self.snapshots)?;
+        }
+        Ok(())
+    }
+}
+
 /// Write the difference for people.
-pub fn write_text(w: &mut impl Write, d: &Diff, old: &str, new: &str) -> io::Result<()> {
+pub fn write_text(w: &mut impl Write, d: &Diff, old: Side<'_>, new: Side<'_>) -> io::Result<()> {
     writeln!(w, "ast-locks diff: {old} -> {new}")?;
     if d.unchanged() {
         writeln!(
@@ -102,6 +123,9 @@ struct CycleJ<'d> {
 struct DiffJ<'d> {
     old: &'d str,
     new: &'d str,
+    /// The compared snapshot of each side, 1-based.
+    old_snapshot: usize,
+    new_snapshot: usize,
     unchanged: bool,
     appeared: Vec<WaitJ<'d>>,
     disappeared: Vec<WaitJ<'d>>,
@@ -129,10 +153,12 @@ fn cycle(c: &SeriesCycle) -> CycleJ<'_> {
 }
 
 /// Write the difference as JSON.
-pub fn write_json(w: &mut impl Write, d: &Diff, old: &str, new: &str) -> io::Result<()> {
+pub fn write_json(w: &mut impl Write, d: &Diff, old: Side<'_>, new: Side<'_>) -> io::Result<()> {
     let doc = DiffJ {
-        old,
-        new,
+        old: old.name,
+        new: new.name,
+        old_snapshot: old.snapshot,
+        new_snapshot: new.snapshot,
         unchanged: d.unchanged(),
         appeared: d.appeared.iter().map(wait).collect(),
         disappeared: d.disappeared.iter().map(wait).collect(),

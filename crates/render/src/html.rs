@@ -33,6 +33,7 @@ h1 { font-size: 1.4em; margin: 0 0 .2em; }
 h1.deadlock { color: #c00; } h1.waits { color: #a60; } h1.calm { color: #080; }
 h2 { font-size: 1.1em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 .about { color: #555; margin: 0; }
+.note { color: #8a5a00; margin: .3em 0 0; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; }
 #graph { overflow: auto; border: 1px solid #ddd; padding: .5em; max-height: 80vh; }
 #graph svg { max-width: none; }
@@ -96,9 +97,11 @@ const SCRIPT: &str = r#"
 pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()> {
     let s = r.snapshot;
     let a = r.analysis;
-    let verdict = a.verdict(s);
+    let verdict = &r.headline();
     let class = if !a.deadlocks.is_empty() {
         "deadlock"
+    } else if r.verdict.kind == ast_locks_analysis::verdict::VerdictKind::Undetermined {
+        "undetermined"
     } else if !a.blocked.is_empty() {
         "waits"
     } else {
@@ -123,11 +126,11 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
         w,
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
     )?;
-    writeln!(w, "<title>ast-locks: {}</title>", esc(&verdict))?;
+    writeln!(w, "<title>ast-locks: {}</title>", esc(verdict))?;
     writeln!(w, "<style>{STYLE}</style>")?;
     writeln!(w, "</head>")?;
     writeln!(w, "<body data-first-deadlock=\"{}\">", esc(&first_deadlock))?;
-    writeln!(w, "<h1 class=\"{class}\">{}</h1>", esc(&verdict))?;
+    writeln!(w, "<h1 class=\"{class}\">{}</h1>", esc(verdict))?;
     let mut about = String::new();
     if !r.source.is_empty() {
         about.push_str(&format!("<code>{}</code>: ", esc(r.source)));
@@ -138,12 +141,29 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
         about.push_str("; <strong>the dump is truncated</strong>");
     }
     writeln!(w, "<p class=\"about\">{about}</p>")?;
+    for c in r.caveats() {
+        writeln!(w, "<p class=\"note\"><strong>Note:</strong> {}</p>", esc(c))?;
+    }
     if let Some(series) = r.series {
         writeln!(
             w,
             "<p class=\"series\"><strong>{}</strong></p>",
             esc(&series.headline())
         )?;
+    }
+    let steps = r.undetermined_steps();
+    if !steps.is_empty() {
+        writeln!(w, "<h2>To decide</h2>")?;
+        writeln!(w, "<ul>")?;
+        for step in steps {
+            write!(w, "<li>{}", esc(&step.say))?;
+            if !step.commands.is_empty() {
+                let lines: Vec<String> = step.commands.iter().map(|c| esc(c)).collect();
+                write!(w, "<pre>{}</pre>", lines.join("\n"))?;
+            }
+            writeln!(w, "</li>")?;
+        }
+        writeln!(w, "</ul>")?;
     }
     if !r.potential.is_empty() {
         writeln!(w, "<h2>Potential deadlocks (lock order)</h2>")?;
@@ -235,13 +255,9 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
         let holds: Vec<String> = a.held_locks(s, t).into_iter().map(lock_span).collect();
         let (waits, by) = match a.waits[t] {
             Some((li, _)) => {
-                let by: Vec<String> = a
-                    .edges
-                    .iter()
-                    .filter(|e| e.waiter == t && e.lock == li)
-                    .map(|e| format!("<code>{}</code>", esc(&s.threads[e.blocker].id)))
-                    .collect();
-                (lock_span(li), by.join(", "))
+                let by =
+                    r.in_the_way_text(t, |b| format!("<code>{}</code>", esc(&s.threads[b].id)));
+                (lock_span(li), by)
             }
             None => (String::new(), String::new()),
         };

@@ -16,6 +16,10 @@ struct Doc<'r> {
     schema_version: u32,
     input: Input<'r>,
     verdict: String,
+    /// `deadlock`, `no-deadlock` or `undetermined`.
+    verdict_kind: &'static str,
+    /// What the input lacks, when the verdict is undetermined.
+    undetermined: Vec<GapJ>,
     threads: Vec<ThreadJ<'r>>,
     locks: Vec<LockJ<'r>>,
     deadlocks: Vec<DeadlockJ<'r>>,
@@ -27,6 +31,12 @@ struct Doc<'r> {
     trylock_failures: Vec<TrylockJ<'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     series: Option<SeriesJ<'r>>,
+}
+
+#[derive(Serialize)]
+struct GapJ {
+    kind: &'static str,
+    message: String,
 }
 
 #[derive(Serialize)]
@@ -120,6 +130,10 @@ struct Input<'r> {
     format: &'static str,
     joined: &'r [&'r str],
     notes: &'r [String],
+    /// Inputs that do not belong together (owner look-ups or backtraces of another process?).
+    mismatches: &'r [String],
+    /// Why snapshots were left out of the series.
+    series_notes: &'r [String],
     generation: Option<&'static str>,
     version: Option<&'r str>,
     snapshots: usize,
@@ -285,6 +299,8 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
             format: r.format.label(),
             joined: r.joined,
             notes: r.notes,
+            mismatches: r.mismatches,
+            series_notes: r.series_notes,
             generation: s.generation.map(|g| g.label()),
             version: s.version.as_deref(),
             snapshots: r.snapshots,
@@ -299,7 +315,17 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                 })
                 .collect(),
         },
-        verdict: a.verdict(s),
+        verdict: r.headline(),
+        verdict_kind: r.verdict.kind.label(),
+        undetermined: r
+            .verdict
+            .gaps
+            .iter()
+            .map(|g| GapJ {
+                kind: g.label(),
+                message: g.describe(),
+            })
+            .collect(),
         threads: s
             .threads
             .iter()

@@ -1,11 +1,11 @@
 //! Renderers for an analysed lock dump: one module per output format.
 //!
-//! Every renderer takes a [`Report`] (the snapshot, its analysis, and what the
+//! Every renderer takes a [`Report`] (the snapshot, its diagnosis, and what the
 //! parser said about the input) and writes to any `impl Write`. Output depends
 //! only on the report, so the same input always gives the same bytes.
 //!
 //! ```
-//! use ast_locks_analysis::{analyze, Options};
+//! use ast_locks_analysis::diagnose::{diagnose, DiagnoseOptions};
 //! use ast_locks_model::{LockEntry, LockKind, LockState, Snapshot, Thread};
 //! use ast_locks_render::{text, Report};
 //!
@@ -13,9 +13,14 @@
 //! holder.entries.push(LockEntry::new(0, LockState::Held, LockKind::Mutex, "0x10"));
 //! let mut waiter = Thread::new("0x2");
 //! waiter.entries.push(LockEntry::new(0, LockState::Waiting, LockKind::Mutex, "0x10"));
-//! let snapshot = Snapshot { threads: vec![holder, waiter], ..Snapshot::default() };
-//! let analysis = analyze(&snapshot, &Options::default());
-//! let report = Report::new(&snapshot, &analysis, &[]);
+//! let snapshot = Snapshot {
+//!     threads: vec![holder, waiter],
+//!     banner_line: Some(1),
+//!     end_line: Some(9),
+//!     ..Snapshot::default()
+//! };
+//! let diagnosis = diagnose(&[&snapshot], &DiagnoseOptions::default()).unwrap();
+//! let report = Report::diagnosed(&snapshot, &diagnosis, &[]);
 //! let mut out = Vec::new();
 //! text::write(&mut out, &report, &text::TextOptions::default()).unwrap();
 //! assert!(String::from_utf8(out).unwrap().starts_with("no cycle: 1 thread waits, behind 1 stalled holder"));
@@ -35,7 +40,8 @@ pub mod view;
 use ast_locks_analysis::diagnose::Diagnosis;
 use ast_locks_analysis::lockorder::PotentialDeadlock;
 use ast_locks_analysis::series::{Series, Stall, Trylock};
-use ast_locks_analysis::Analysis;
+use ast_locks_analysis::verdict::{Gap, Verdict, VerdictKind};
+use ast_locks_analysis::{Analysis, Reason};
 use ast_locks_model::{InputFormat, Snapshot, Thread, Warning};
 
 /// What the renderers draw from.
@@ -45,6 +51,8 @@ pub struct Report<'r, 'a> {
     pub snapshot: &'r Snapshot<'a>,
     /// Its analysis.
     pub analysis: &'r Analysis,
+    /// The verdict on it.
+    pub verdict: &'r Verdict,
     /// Parser warnings for the whole input.
     pub warnings: &'r [Warning],
     /// How many snapshots the input held. Default 1.
@@ -59,6 +67,12 @@ pub struct Report<'r, 'a> {
     pub joined: &'r [&'r str],
     /// Notes from joining inputs (owners not found, locks free when looked up). Default: none.
     pub notes: &'r [String],
+    /// Inputs that do not belong together (owner look-ups or backtraces that
+    /// match nothing in the dump), said on the first screen. Default: none.
+    pub mismatches: &'r [String],
+    /// Why snapshots were left out of the series (pasted twice, another
+    /// process), said on the first screen.
+    pub series_notes: &'r [String],
     /// Addresses whose owners were looked up in gdb. Default: none.
     pub looked_up: &'r [u64],
     /// What several snapshots say together, when there are several. Default: none.
@@ -76,32 +90,6 @@ pub struct Report<'r, 'a> {
 }
 
 impl<'r, 'a> Report<'r, 'a> {
-    /// A report on the only snapshot of an unnamed input.
-    pub fn new(
-        snapshot: &'r Snapshot<'a>,
-        analysis: &'r Analysis,
-        warnings: &'r [Warning],
-    ) -> Self {
-        Report {
-            snapshot,
-            analysis,
-            warnings,
-            snapshots: 1,
-            index: 0,
-            source: "",
-            format: InputFormat::CoreShowLocks,
-            joined: &[],
-            notes: &[],
-            looked_up: &[],
-            series: None,
-            stalls: &[],
-            stall_after: "",
-            longest_held: None,
-            potential: &[],
-            trylocks: &[],
-        }
-    }
-
     /// A report on the snapshot a diagnosis reports in detail (`snapshot`), with
     /// everything the diagnosis found; the input's name and what was joined to it
     /// are left for the caller to set.
@@ -111,15 +99,116 @@ impl<'r, 'a> Report<'r, 'a> {
         warnings: &'r [Warning],
     ) -> Self {
         Report {
+            snapshot,
+            analysis: diagnosis.analysis(),
+            verdict: &diagnosis.verdict,
+            warnings,
             snapshots: diagnosis.snapshots,
             index: diagnosis.index,
+            source: "",
+            format: snapshot.format,
+            joined: &[],
+            notes: &[],
+            mismatches: &[],
+            series_notes: &diagnosis.series_notes,
+            looked_up: &[],
             series: diagnosis.series.as_ref(),
             stalls: &diagnosis.stalls,
+            stall_after: "",
             longest_held: diagnosis.longest_held.as_ref(),
             potential: &diagnosis.potential,
             trylocks: &diagnosis.trylocks,
-            ..Report::new(snapshot, diagnosis.analysis(), warnings)
         }
+    }
+
+    /// What the first screen must say about the input beside the verdict.
+    pub fn caveats(&self) -> impl Iterator<Item = &'r str> {
+        self.mismatches
+            .iter()
+            .chain(self.series_notes)
+            .map(String::as_str)
+    }
+
+    /// The input's name in a command to copy (`FILE` when it has none).
+    pub fn file_arg(&self) -> &str {
+        if self.source.is_empty() || self.source == "<stdin>" || self.source.contains(' ') {
+            "FILE"
+        } else {
+            self.source
+        }
+    }
+
+    /// The verdict's line as every format prints it first: for an undetermined
+    /// verdict, with the first thing to do.
+    pub fn headline(&self) -> String {
+        let mut line = self.verdict.headline.clone();
+        if let Some(first) = self.verdict.gaps.first() {
+            let file = self.file_arg();
+            let hint = match first {
+                Gap::OwnersNotLookedUp { .. } => {
+                    format!("run `ast-locks gdb-commands {file}` to look the owners up")
+                }
+                Gap::HeldByReaders { .. } => "find the readers in the backtraces".to_string(),
+                Gap::OwnerNotInPaste { .. } => {
+                    "ask for the whole `thread apply all bt`".to_string()
+                }
+                Gap::CutShort { .. } => "ask for the whole dump".to_string(),
+                Gap::Unreadable { .. } => "ask for the dump as a file".to_string(),
+                Gap::ReaderBehindWriter { .. } => "see --rwlock-policy".to_string(),
+            };
+            line.push_str(" — ");
+            line.push_str(&hint);
+        }
+        line
+    }
+
+    /// What to do about each gap of an undetermined verdict.
+    pub fn undetermined_steps(&self) -> Vec<Step> {
+        if self.verdict.kind != VerdictKind::Undetermined {
+            return Vec::new();
+        }
+        let file = self.file_arg();
+        let program = "/usr/sbin/asterisk";
+        self.verdict
+            .gaps
+            .iter()
+            .map(|g| match g {
+                Gap::OwnersNotLookedUp { .. } => Step {
+                    say: "A backtrace does not say who holds a lock. Look the owners up in gdb \
+                          (or let `ast-locks capture --core CORE --binary PROGRAM` do all of it):"
+                        .to_string(),
+                    commands: vec![
+                        format!("ast-locks gdb-commands {file} > owners.gdb"),
+                        format!("gdb -batch -x owners.gdb {program} CORE > owners.txt   # or: -p PID"),
+                        format!("ast-locks {file} --owners owners.txt"),
+                    ],
+                },
+                Gap::HeldByReaders { .. } => Step::say(
+                    "glibc does not record the readers of a rwlock: find the threads that took it \
+                     for reading in the backtraces (their frames name it), or take `core show locks` \
+                     from a DEBUG_THREADS build",
+                ),
+                Gap::OwnerNotInPaste { .. } => Step {
+                    say: "Ask for the whole `thread apply all bt` of the same moment (every thread), \
+                          with the owner look-ups:"
+                        .to_string(),
+                    commands: vec![format!("ast-locks gdb-commands {file}")],
+                },
+                Gap::CutShort { .. } => Step::say(
+                    "Ask for the whole `core show locks` output, from its `Currently Held Locks` \
+                     banner to the closing `=====` line",
+                ),
+                Gap::Unreadable { .. } => Step::say(
+                    "The lines under Input warnings could not be read: ask for the dump as a file \
+                     attachment rather than pasted text",
+                ),
+                Gap::ReaderBehindWriter { .. } => Step::say(
+                    "If this platform prefers writers (glibc does not), rerun with \
+                     `--rwlock-policy writer-preferring`; with glibc, take a second dump: a reader \
+                     still waiting there is not explained by the locks the dump shows",
+                ),
+            })
+            .collect()
     }
 
     /// True when the owner of this lock was looked up (and found to be no listed
@@ -171,6 +260,54 @@ impl<'r, 'a> Report<'r, 'a> {
         &self.snapshot.threads[i]
     }
 
+    /// Who keeps thread `t` from the lock it waits for, and why: holders of it,
+    /// and (writer preference) the writers queued before it.
+    pub fn in_the_way(&self, t: usize) -> Vec<(usize, Reason)> {
+        let Some((lock, _)) = self.analysis.waits[t] else {
+            return Vec::new();
+        };
+        self.analysis
+            .edges
+            .iter()
+            .filter(|e| e.waiter == t && e.lock == lock)
+            .map(|e| (e.blocker, e.reason))
+            .collect()
+    }
+
+    /// `held by A; queued behind the waiting writer B`, each thread named by `name`.
+    pub fn in_the_way_text(&self, t: usize, name: impl Fn(usize) -> String) -> String {
+        let who = |reason: Reason| -> Vec<String> {
+            self.in_the_way(t)
+                .into_iter()
+                .filter(|&(_, r)| r == reason)
+                .map(|(b, _)| {
+                    if b == t {
+                        "itself".to_string()
+                    } else {
+                        name(b)
+                    }
+                })
+                .collect()
+        };
+        let (holders, writers) = (who(Reason::Holds), who(Reason::QueuedWriter));
+        let mut parts = Vec::new();
+        if !holders.is_empty() {
+            parts.push(format!("held by {}", holders.join(", ")));
+        }
+        if !writers.is_empty() {
+            parts.push(format!(
+                "queued behind the waiting {} {}",
+                if writers.len() == 1 {
+                    "writer"
+                } else {
+                    "writers"
+                },
+                writers.join(", ")
+            ));
+        }
+        parts.join("; ")
+    }
+
     /// `0x7f… LWP 123 (routine)`: how a thread is named in reports.
     pub fn thread_label(&self, i: usize) -> String {
         let t = self.thread(i);
@@ -183,6 +320,25 @@ impl<'r, 'a> Report<'r, 'a> {
             s.push_str(&format!(" ({name})"));
         }
         s
+    }
+}
+
+/// Something to do next: what to do, and the commands that do it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// What to do, for a person.
+    pub say: String,
+    /// Commands to run, in order (may be none).
+    pub commands: Vec<String>,
+}
+
+impl Step {
+    /// A step without commands.
+    pub fn say(text: &str) -> Step {
+        Step {
+            say: text.to_string(),
+            commands: Vec::new(),
+        }
     }
 }
 

@@ -157,7 +157,7 @@ pub fn write(
 ) -> io::Result<()> {
     let s = r.snapshot;
     let a = r.analysis;
-    writeln!(w, "## ast-locks: {}", text(&a.verdict(s)))?;
+    writeln!(w, "## ast-locks: {}", text(&r.headline()))?;
     writeln!(w)?;
     if let Some(series) = r.series {
         writeln!(w, "**{}**", text(&series.headline()))?;
@@ -173,6 +173,13 @@ pub fn write(
         about.push_str("; **the dump is truncated**");
     }
     writeln!(w, "{about}")?;
+    let caveats: Vec<&str> = r.caveats().collect();
+    if !caveats.is_empty() {
+        writeln!(w)?;
+        for c in caveats {
+            writeln!(w, "- **Note:** {}", text(c))?;
+        }
+    }
 
     if !v.nodes.is_empty() {
         writeln!(w)?;
@@ -218,15 +225,10 @@ pub fn write(
                 .collect();
             let (waits, by, site) = match a.waits[t] {
                 Some((li, _)) => {
-                    let by: Vec<String> = a
-                        .edges
-                        .iter()
-                        .filter(|e| e.waiter == t && e.lock == li)
-                        .map(|e| code(&s.threads[e.blocker].id))
-                        .collect();
+                    let by = r.in_the_way_text(t, |b| code(&s.threads[b].id));
                     (
                         lock_ref(r, li),
-                        by.join(", "),
+                        by,
                         r.wait_site(t).map(|x| code(&x)).unwrap_or_default(),
                     )
                 }
@@ -377,6 +379,24 @@ pub fn write(
         writeln!(w)?;
         for x in &a.anomalies {
             writeln!(w, "- {}: {}", thread_ref(r, x.thread), text(&x.message))?;
+        }
+    }
+
+    let steps = r.undetermined_steps();
+    if !steps.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### To decide")?;
+        writeln!(w)?;
+        for step in steps {
+            writeln!(w, "- {}", text(&step.say))?;
+            if !step.commands.is_empty() {
+                writeln!(w)?;
+                writeln!(w, "  ```sh")?;
+                for c in &step.commands {
+                    writeln!(w, "  {c}")?;
+                }
+                writeln!(w, "  ```")?;
+            }
         }
     }
 

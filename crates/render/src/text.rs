@@ -3,6 +3,7 @@
 //! first), unknown holders with their `Locked Here` hints, anomalies, warnings.
 
 use crate::Report;
+use ast_locks_analysis::verdict::VerdictKind;
 use ast_locks_analysis::{RankedRoot, Root};
 use ast_locks_model::{LockEntry, LockKind};
 use std::io::{self, Write};
@@ -64,6 +65,15 @@ fn taken_at(e: &LockEntry<'_>) -> String {
     )
 }
 
+/// `1 thread waits`, `3 threads wait`.
+fn waits(n: usize) -> String {
+    if n == 1 {
+        "1 thread waits".to_string()
+    } else {
+        format!("{n} threads wait")
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
@@ -72,34 +82,60 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     }
 }
 
-/// Write the report.
+/// Write the report: the verdict first, then each section that has something
+/// to say.
 pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::Result<()> {
     let st = Style { on: opts.color };
-    let s = r.snapshot;
-    let a = r.analysis;
+    headline(w, r, &st)?;
+    about(w, r, &st)?;
+    if let Some(series) = r.series {
+        series_block(w, r, series)?;
+    }
+    deadlocks(w, r, &st)?;
+    blocked(w, r, &st, opts)?;
+    unknown_holders(w, r, &st)?;
+    stalls(w, r, &st)?;
+    potential(w, r, &st)?;
+    trylocks(w, r, &st)?;
+    notes(w, r, &st)?;
+    anomalies(w, r, &st)?;
+    next_steps(w, r, &st)?;
+    warnings(w, r, &st, opts)
+}
 
-    // Headline.
-    let verdict = a.verdict(s);
-    let painted = if a.deadlocks.is_empty() {
-        if a.blocked.is_empty() {
-            st.green(&verdict)
-        } else {
-            st.yellow(&verdict)
-        }
-    } else {
-        st.red(&verdict)
+/// The verdict (and, for several snapshots, what the series says above it).
+fn headline(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    use ast_locks_analysis::series::SeriesVerdict;
+    let a = r.analysis;
+    let verdict = &r.headline();
+    let painted = match r.verdict.kind {
+        VerdictKind::Deadlock => st.red(verdict),
+        VerdictKind::Undetermined => st.yellow(verdict),
+        VerdictKind::NoDeadlock if a.blocked.is_empty() => st.green(verdict),
+        VerdictKind::NoDeadlock => st.yellow(verdict),
     };
+    if r.verdict.kind == VerdictKind::Undetermined {
+        // What cannot be decided comes first, whatever the series says.
+        writeln!(w, "{painted}")?;
+    }
     if let Some(series) = r.series {
         let line = series.headline();
         let painted = match series.verdict {
-            ast_locks_analysis::series::SeriesVerdict::ConfirmedDeadlock(_)
-            | ast_locks_analysis::series::SeriesVerdict::StuckHolder(_) => st.red(&line),
-            ast_locks_analysis::series::SeriesVerdict::Calm => st.green(&line),
+            SeriesVerdict::ConfirmedDeadlock(_) | SeriesVerdict::StuckHolder(_) => st.red(&line),
+            SeriesVerdict::Calm => st.green(&line),
             _ => st.yellow(&line),
         };
         writeln!(w, "{painted}")?;
     }
-    writeln!(w, "{painted}")?;
+    if r.verdict.kind != VerdictKind::Undetermined {
+        writeln!(w, "{painted}")?;
+    }
+    Ok(())
+}
+
+/// The input, its counts, and the awaited lock held longest.
+fn about(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    let (s, a) = (r.snapshot, r.analysis);
     let mut about = String::new();
     if !r.source.is_empty() {
         about.push_str(r.source);
@@ -111,27 +147,42 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         about.push_str("; the dump is truncated");
     }
     writeln!(w, "{about}")?;
-    if a.deadlocks.is_empty() {
-        if let Some(l) = r.longest_held {
-            let (name, addr) = a.lock_label(s, l.lock);
-            writeln!(
-                w,
-                "{}",
-                st.bold(&format!(
-                    "Longest-held awaited lock: {name} {addr}, held by {} for {} while {} wait{}",
-                    r.thread_label(l.thread),
-                    l.held_for,
-                    plural(l.waiters, "thread", "threads"),
-                    if l.waiters == 1 { "s" } else { "" }
-                ))
-            )?;
-        }
+    for caveat in r.caveats() {
+        writeln!(w, "{}", st.yellow(&format!("Note: {caveat}")))?;
     }
-    if let Some(series) = r.series {
-        series_block(w, r, series)?;
+    if !a.deadlocks.is_empty() {
+        return Ok(());
     }
+    if let Some(l) = r.longest_held {
+        let (name, addr) = a.lock_label(s, l.lock);
+        // Threads stuck behind the holder through others count too.
+        let behind = a
+            .roots
+            .iter()
+            .find(|g| g.root == Root::Holder(l.thread))
+            .map_or(0, |g| g.threads.len());
+        let all = if behind > l.waiters {
+            format!(", {behind} in all behind its holder")
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "{}",
+            st.bold(&format!(
+                "Longest-held awaited lock: {name} {addr}, held by {} for {}; {} for it{all}",
+                r.thread_label(l.thread),
+                l.held_for,
+                waits(l.waiters),
+            ))
+        )?;
+    }
+    Ok(())
+}
 
-    // Deadlocks.
+/// Each deadlock, thread by thread.
+fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    let (s, a) = (r.snapshot, r.analysis);
     for (d, dl) in a.deadlocks.iter().enumerate() {
         writeln!(w)?;
         writeln!(
@@ -156,240 +207,299 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
         let mut order = dl.cycle.clone();
         order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
         for t in order {
-            thread_block(w, r, &st, t)?;
+            thread_block(w, r, st, t)?;
         }
-        let behind: Vec<usize> = a
+        let behind = a
             .blocked
             .iter()
             .filter(|b| b.root == Root::Deadlock(d))
-            .map(|b| b.thread)
-            .collect();
-        if !behind.is_empty() {
+            .count();
+        if behind > 0 {
             writeln!(
                 w,
                 "  {} stuck behind this deadlock (see below)",
-                plural(behind.len(), "more thread is", "more threads are")
+                plural(behind, "more thread is", "more threads are")
             )?;
         }
     }
+    Ok(())
+}
 
-    // Blocked threads by root.
-    if !a.roots.is_empty() {
-        writeln!(w)?;
-        writeln!(
-            w,
-            "{}",
-            st.bold("Blocked threads, by what they are stuck behind:")
-        )?;
-        for g in &a.roots {
-            root_block(w, r, &st, g, opts)?;
-        }
+/// The blocked threads, grouped by what they are stuck behind.
+fn blocked(
+    w: &mut impl Write,
+    r: &Report<'_, '_>,
+    st: &Style,
+    opts: &TextOptions,
+) -> io::Result<()> {
+    if r.analysis.roots.is_empty() {
+        return Ok(());
     }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        st.bold("Blocked threads, by what they are stuck behind:")
+    )?;
+    for g in &r.analysis.roots {
+        root_block(w, r, st, g, opts)?;
+    }
+    Ok(())
+}
 
-    // Unknown holders.
+/// Awaited locks that no listed thread holds, with what the input says of them.
+fn unknown_holders(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    let (s, a) = (r.snapshot, r.analysis);
     let unknown = a.unknown_holder_locks();
-    if !unknown.is_empty() {
-        let unknown = &unknown;
-        writeln!(w)?;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let gdb = r.format == ast_locks_model::InputFormat::Gdb;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        st.bold("Unknown holders (no listed thread holds the lock):")
+    )?;
+    for &li in &unknown {
+        let (name, addr) = a.lock_label(s, li);
+        let waiters: Vec<String> = a
+            .locks
+            .get(li)
+            .waiters
+            .iter()
+            .map(|x| format!("thread {}", r.thread_label(x.thread)))
+            .collect();
         writeln!(
             w,
-            "{}",
-            st.bold("Unknown holders (no listed thread holds the lock):")
-        )?;
-        for &li in unknown {
-            let (name, addr) = a.lock_label(s, li);
-            let waiters: Vec<String> = a
-                .locks
-                .get(li)
-                .waiters
-                .iter()
-                .map(|x| format!("thread {}", r.thread_label(x.thread)))
-                .collect();
-            let gdb = r.format == ast_locks_model::InputFormat::Gdb;
-            writeln!(
-                w,
-                "  {name} {addr}: {}; waited for by {}",
-                if gdb {
-                    "owner unknown"
-                } else {
-                    "its holder is not listed"
-                },
-                waiters.join(", ")
-            )?;
-            let hints = a.locked_here(s, li);
-            if hints.is_empty() && !gdb {
-                writeln!(
-                    w,
-                    "    no `Locked Here` line (printed only for awaited mutexes)"
-                )?;
-            }
-            for loc in hints {
-                writeln!(
-                    w,
-                    "    Locked Here: {} line {} ({})",
-                    loc.file, loc.line, loc.function
-                )?;
-            }
-        }
-        let not_looked_up = unknown.iter().any(|&l| !r.was_looked_up(l));
-        if r.format == ast_locks_model::InputFormat::Gdb && !not_looked_up {
-            writeln!(
-                w,
-                "  gdb was asked: see the notes below (readers of a rwlock are not recorded by glibc)."
-            )?;
-        } else if r.format == ast_locks_model::InputFormat::Gdb {
-            let file = if r.source.is_empty() || r.source == "<stdin>" {
-                "BT-FILE"
+            "  {name} {addr}: {}; waited for by {}",
+            if gdb {
+                "owner unknown"
             } else {
-                r.source
-            };
+                "its holder is not listed"
+            },
+            waiters.join(", ")
+        )?;
+        let hints = a.locked_here(s, li);
+        if hints.is_empty() && !gdb {
             writeln!(
                 w,
-                "  A backtrace does not say who holds a lock. Look the owners up in gdb:\n    \
-                 ast-locks gdb-commands {file} > owners.gdb\n    \
-                 gdb -batch -x owners.gdb /usr/sbin/asterisk CORE > owners.txt   (or: gdb -batch -x owners.gdb -p PID)\n    \
-                 ast-locks {file} --owners owners.txt\n  \
-                 or let `ast-locks capture --core CORE --binary /usr/sbin/asterisk` do all of it."
+                "    no `Locked Here` line (printed only for awaited mutexes)"
             )?;
-        } else {
+        }
+        for loc in hints {
             writeln!(
                 w,
-                "  Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
-                 holding it, the per-thread lock tracking limit was reached, or the dump is not a \
-                 consistent snapshot (take another one)."
+                "    Locked Here: {} line {} ({})",
+                loc.file, loc.line, loc.function
             )?;
         }
     }
-
-    if !r.stalls.is_empty() {
-        writeln!(w)?;
+    if gdb && unknown.iter().all(|&l| r.was_looked_up(l)) {
         writeln!(
             w,
-            "{}",
-            st.bold(&format!(
-                "Stalls (awaited locks held longer than {}):",
-                r.stall_after
-            ))
+            "  gdb was asked: see the notes below (readers of a rwlock are not recorded by glibc)."
         )?;
-        for x in r.stalls {
-            let (name, addr) = a.lock_label(s, x.lock);
-            writeln!(
-                w,
-                "  {} has held {name} {addr} for {}; {} waiting",
-                r.thread_label(x.thread),
-                x.held_for,
-                plural(x.waiters, "thread", "threads")
-            )?;
-        }
+    } else if r
+        .verdict
+        .gaps
+        .iter()
+        .any(|g| matches!(g, ast_locks_analysis::verdict::Gap::CutShort { .. }))
+    {
+        writeln!(
+            w,
+            "  The input is not the whole dump: the holders may be among the threads it left out."
+        )?;
+    } else if !gdb {
+        writeln!(
+            w,
+            "  Likely causes: the lock was taken outside the tracked lock wrappers, a thread exited \
+             holding it, the per-thread lock tracking limit was reached, or the dump is not a \
+             consistent snapshot (take another one)."
+        )?;
     }
+    Ok(())
+}
 
-    if !r.potential.is_empty() {
-        writeln!(w)?;
+/// Awaited locks held longer than the threshold.
+fn stalls(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    if r.stalls.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        st.bold(&format!(
+            "Stalls (awaited locks held longer than {}):",
+            r.stall_after
+        ))
+    )?;
+    for x in r.stalls {
+        let (name, addr) = r.analysis.lock_label(r.snapshot, x.lock);
         writeln!(
             w,
-            "{}",
-            st.bold("Potential deadlocks (lock order; nothing needs to be blocked now):")
+            "  {} has held {name} {addr} for {}; {} for it",
+            r.thread_label(x.thread),
+            x.held_for,
+            waits(x.waiters)
         )?;
-        for (i, p) in r.potential.iter().enumerate() {
-            let mut ring = p.classes.clone();
-            ring.extend(p.classes.first().cloned());
-            let how = match p.confidence {
-                ast_locks_analysis::lockorder::Confidence::SameLocks => format!(
-                    "the same locks ({}) taken in both orders",
-                    p.addresses.join(", ")
-                ),
-                ast_locks_analysis::lockorder::Confidence::NameClassOnly => {
-                    "by name class only: these may be different objects that share a name"
-                        .to_string()
-                }
-            };
-            writeln!(w, "  {}. {}  [{how}]", i + 1, ring.join(" -> "))?;
-            for (k, ev) in p.steps.iter().enumerate() {
-                let (first, then) = (&p.classes[k], &p.classes[(k + 1) % p.classes.len()]);
-                for e in ev.iter().take(3) {
-                    writeln!(
-                        w,
-                        "     {first} then {then}: thread {} (snapshot {}) took {first} {} at {}, then {} {then} {} at {}",
-                        e.thread,
-                        e.snapshot + 1,
-                        e.first_addr,
-                        e.first_at.as_deref().unwrap_or("?"),
-                        if e.waiting { "waits for" } else { "took" },
-                        e.then_addr,
-                        e.then_at.as_deref().unwrap_or("?"),
-                    )?;
-                }
-                let total = p.counts.get(k).copied().unwrap_or(ev.len());
-                if total > 3 {
-                    writeln!(w, "     … and {} more times", total - 3)?;
-                }
+    }
+    Ok(())
+}
+
+/// Lock-order cycles: deadlocks waiting to happen.
+fn potential(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    use ast_locks_analysis::lockorder::Confidence;
+    if r.potential.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        st.bold("Potential deadlocks (lock order; nothing needs to be blocked now):")
+    )?;
+    for (i, p) in r.potential.iter().enumerate() {
+        let mut ring = p.classes.clone();
+        ring.extend(p.classes.first().cloned());
+        let how = match p.confidence {
+            Confidence::SameLocks => format!(
+                "the same locks ({}) taken in both orders",
+                p.addresses.join(", ")
+            ),
+            Confidence::NameClassOnly => {
+                "by name class only: these may be different objects that share a name".to_string()
+            }
+        };
+        writeln!(w, "  {}. {}  [{how}]", i + 1, ring.join(" -> "))?;
+        for (k, ev) in p.steps.iter().enumerate() {
+            let (first, then) = (&p.classes[k], &p.classes[(k + 1) % p.classes.len()]);
+            for e in ev.iter().take(3) {
+                writeln!(
+                    w,
+                    "     {first} then {then}: thread {} (snapshot {}) took {first} {} at {}, then {} {then} {} at {}",
+                    e.thread,
+                    e.snapshot + 1,
+                    e.first_addr,
+                    e.first_at.as_deref().unwrap_or("?"),
+                    if e.waiting { "waits for" } else { "took" },
+                    e.then_addr,
+                    e.then_at.as_deref().unwrap_or("?"),
+                )?;
+            }
+            let total = p.counts.get(k).copied().unwrap_or(ev.len());
+            if total > 3 {
+                writeln!(w, "     … and {} more times", total - 3)?;
             }
         }
     }
+    Ok(())
+}
 
-    if !r.trylocks.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", st.bold("Failed trylocks:"))?;
-        for x in r.trylocks {
-            let e = &s.threads[x.thread].entries[x.entry];
-            let attempts = x
-                .attempts
-                .map(|n| format!(", {n} attempts"))
-                .unwrap_or_default();
-            writeln!(
-                w,
-                "  {} failed to get {} {} at {}{attempts}{}",
-                r.thread_label(x.thread),
-                e.name,
-                e.addr,
-                taken_at(e),
-                if x.suspect {
-                    ": a retry loop that does not get through (livelock or back-off?)"
-                } else {
-                    ""
-                }
-            )?;
-        }
+/// Trylocks that failed, and the retry loops that never get through.
+fn trylocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    if r.trylocks.is_empty() {
+        return Ok(());
     }
-
-    if !r.notes.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", st.bold("Notes:"))?;
-        for n in r.notes {
-            writeln!(w, "  {n}")?;
-        }
-    }
-
-    if !a.anomalies.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", st.bold("Anomalies:"))?;
-        for x in &a.anomalies {
-            writeln!(w, "  {}: {}", r.thread_label(x.thread), x.message)?;
-        }
-    }
-
-    if !r.warnings.is_empty() {
-        writeln!(w)?;
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("Failed trylocks:"))?;
+    for x in r.trylocks {
+        let e = &r.snapshot.threads[x.thread].entries[x.entry];
+        let attempts = x
+            .attempts
+            .map(|n| format!(", {n} attempts"))
+            .unwrap_or_default();
         writeln!(
             w,
-            "{}",
-            st.bold(&format!("Input warnings ({}):", r.warnings.len()))
+            "  {} failed to get {} {} at {}{attempts}{}",
+            r.thread_label(x.thread),
+            e.name,
+            e.addr,
+            taken_at(e),
+            if x.suspect {
+                ": a retry loop that does not get through (livelock or back-off?)"
+            } else {
+                ""
+            }
         )?;
-        let shown = if opts.verbose {
-            r.warnings.len()
-        } else {
-            SHORT_LIST
-        };
-        for x in r.warnings.iter().take(shown) {
-            writeln!(w, "  line {}: {}", x.line, x.message)?;
+    }
+    Ok(())
+}
+
+/// What joining the inputs found worth saying.
+fn notes(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    if r.notes.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("Notes:"))?;
+    for n in r.notes {
+        writeln!(w, "  {n}")?;
+    }
+    Ok(())
+}
+
+/// Oddities that are not a deadlock by themselves.
+fn anomalies(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    if r.analysis.anomalies.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("Anomalies:"))?;
+    for x in &r.analysis.anomalies {
+        writeln!(w, "  {}: {}", r.thread_label(x.thread), x.message)?;
+    }
+    Ok(())
+}
+
+/// What to do next, when the input cannot decide.
+fn next_steps(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    let steps = r.undetermined_steps();
+    if steps.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("To decide:"))?;
+    for step in steps {
+        writeln!(w, "  {}", step.say)?;
+        for c in &step.commands {
+            writeln!(w, "    {c}")?;
         }
-        if r.warnings.len() > shown {
-            writeln!(
-                w,
-                "  … {} more (--verbose lists them all)",
-                r.warnings.len() - shown
-            )?;
-        }
+    }
+    Ok(())
+}
+
+/// What the parser could not read.
+fn warnings(
+    w: &mut impl Write,
+    r: &Report<'_, '_>,
+    st: &Style,
+    opts: &TextOptions,
+) -> io::Result<()> {
+    if r.warnings.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        st.bold(&format!("Input warnings ({}):", r.warnings.len()))
+    )?;
+    let shown = if opts.verbose {
+        r.warnings.len()
+    } else {
+        SHORT_LIST
+    };
+    for x in r.warnings.iter().take(shown) {
+        writeln!(w, "  line {}: {}", x.line, x.message)?;
+    }
+    if r.warnings.len() > shown {
+        writeln!(
+            w,
+            "  … {} more (--verbose lists them all)",
+            r.warnings.len() - shown
+        )?;
     }
     Ok(())
 }
@@ -418,20 +528,9 @@ fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) ->
             }
         )?;
     }
-    if let Some((li, ei)) = a.waits[t] {
+    if let Some((_, ei)) = a.waits[t] {
         let e = &s.threads[t].entries[ei];
-        let holders: Vec<String> = a
-            .edges
-            .iter()
-            .filter(|x| x.waiter == t && x.lock == li)
-            .map(|x| {
-                if x.blocker == t {
-                    "itself".to_string()
-                } else {
-                    s.threads[x.blocker].id.to_string()
-                }
-            })
-            .collect();
+        let way = r.in_the_way_text(t, |b| r.thread_label(b));
         writeln!(
             w,
             "    {} {} {} ({}, at {}){}",
@@ -440,10 +539,10 @@ fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) ->
             e.addr,
             kind_word(e),
             taken_at(e),
-            if holders.is_empty() {
+            if way.is_empty() {
                 String::new()
             } else {
-                format!(", held by {}", holders.join(", "))
+                format!(", {way}")
             }
         )?;
     }

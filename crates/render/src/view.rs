@@ -378,7 +378,7 @@ impl View {
 
         let drawn = node_of_thread.iter().filter(|x| x.is_some()).count();
         let threads_left_out = n - drawn;
-        let mut title = a.verdict(s);
+        let mut title = r.headline();
         if capped > 0 {
             title.push_str(&format!(" [{capped} more threads not drawn: --max-nodes]"));
         }

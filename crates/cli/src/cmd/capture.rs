@@ -4,29 +4,43 @@ use crate::args::Capture;
 use crate::cmd::report;
 use crate::gdb::{self, Target};
 use crate::input::Input;
+use crate::output::say;
 use crate::{Failure, Outcome};
 use ast_locks_parse::InputKind;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 /// The top-level entry point for `capture`.
 pub fn run(c: &Capture) -> Result<Outcome, Failure> {
     let target = target(c)?;
+    target.check()?;
     if let Target::Process { pid, .. } = &target {
-        let _ = writeln!(
-            io::stderr(),
-            "ast-locks: attaching gdb to process {pid}: it is paused while gdb reads its threads (twice: backtraces, then lock owners)"
-        );
+        say(&format!(
+            "attaching gdb to process {pid}: it is paused while gdb reads its threads (twice: backtraces, then lock owners)"
+        ));
     }
     let bt = gdb::backtraces(&target)?;
     let source = target.describe();
-    let owners = look_up_owners(&target, &bt, &source)?;
+    let mut warnings = bt.warnings.clone();
+    let owners = look_up_owners(&target, &bt.stdout)?;
+    if let Some(o) = &owners {
+        warnings.extend(
+            o.warnings
+                .iter()
+                .filter(|w| !bt.warnings.contains(w))
+                .cloned(),
+        );
+    }
+    let said = gdb_said(&warnings);
+    for line in &said {
+        say(line);
+    }
     if let Some(dir) = &c.save_to {
-        save(dir, &bt, owners.as_deref())?;
+        save(dir, &bt.stdout, owners.as_ref().map(|o| o.stdout.as_str()))?;
     }
     let mut inputs = vec![Input {
         name: source,
-        bytes: bt.into_bytes(),
+        bytes: bt.stdout.into_bytes(),
         kind: InputKind::Gdb,
         given: false,
         cut: 0,
@@ -34,29 +48,59 @@ pub fn run(c: &Capture) -> Result<Outcome, Failure> {
     if let Some(o) = owners {
         inputs.push(Input {
             name: "gdb owner look-ups".to_string(),
-            bytes: o.into_bytes(),
+            bytes: o.stdout.into_bytes(),
             kind: InputKind::Owners,
             given: false,
             cut: 0,
         });
     }
-    report::report(&inputs, &c.opts)
+    report::report_with(&inputs, &c.opts, &said).map_err(|Failure(msg)| {
+        if msg.contains("no frame") {
+            Failure(format!("{msg}{}", binary_hint(&target, &warnings)))
+        } else {
+            Failure(msg)
+        }
+    })
 }
 
-/// The core file and its program, or the process, checked before gdb is run.
+/// gdb's warnings as the first screen says them: the ones that make the
+/// backtraces doubtful in full, the rest counted.
+fn gdb_said(warnings: &[String]) -> Vec<String> {
+    const SHOWN: usize = 4;
+    let mut out: Vec<String> = warnings
+        .iter()
+        .take(SHOWN)
+        .map(|w| format!("gdb said: {w}"))
+        .collect();
+    if warnings.len() > SHOWN {
+        out.push(format!("gdb said {} more warnings", warnings.len() - SHOWN));
+    }
+    out
+}
+
+/// Said of backtraces without a symbol: what `--binary` likely is.
+fn binary_hint(target: &Target, warnings: &[String]) -> String {
+    let Target::Core { core, binary } = target else {
+        return String::new();
+    };
+    let mismatch = warnings.iter().any(|w| w.contains("may not match"));
+    format!(
+        "; {} is {}not the program that wrote {}{}: give the program the core came from (`file {}` names it)",
+        binary.display(),
+        if mismatch { "" } else { "probably " },
+        core.display(),
+        if mismatch { " (gdb: the core file may not match the executable)" } else { "" },
+        core.display()
+    )
+}
+
+/// The core file and its program, or the process.
 fn target(c: &Capture) -> Result<Target, Failure> {
     match (&c.core, &c.binary, c.pid) {
-        (Some(core), Some(binary), _) => {
-            for (what, p) in [("core file", core), ("binary", binary)] {
-                if !p.is_file() {
-                    return Err(Failure(format!("{}: no such {what}", p.display())));
-                }
-            }
-            Ok(Target::Core {
-                core: core.clone(),
-                binary: binary.clone(),
-            })
-        }
+        (Some(core), Some(binary), _) => Ok(Target::Core {
+            core: core.clone(),
+            binary: binary.clone(),
+        }),
         (_, binary, Some(pid)) => Ok(Target::Process {
             pid,
             binary: binary.clone(),
@@ -68,10 +112,12 @@ fn target(c: &Capture) -> Result<Target, Failure> {
 }
 
 /// Ask gdb for the owner of every lock the backtraces wait for; `None` when no
-/// thread waits for a lock with an address.
-fn look_up_owners(target: &Target, bt: &str, source: &str) -> Result<Option<String>, Failure> {
-    let dump = ast_locks_parse::parse_kind(bt.as_bytes(), InputKind::Gdb)
-        .map_err(|e| Failure(format!("{source}: {e}")))?;
+/// thread waits for a lock with an address (or the backtraces do not read: the
+/// report says why).
+fn look_up_owners(target: &Target, bt: &str) -> Result<Option<gdb::Output>, Failure> {
+    let Ok(dump) = ast_locks_parse::parse_kind(bt.as_bytes(), InputKind::Gdb) else {
+        return Ok(None);
+    };
     let mut commands = Vec::new();
     let count = match dump.snapshots.last() {
         Some(s) => ast_locks_render::gdbcmd::write(&mut commands, s, "the capture")
@@ -92,10 +138,6 @@ fn save(dir: &Path, bt: &str, owners: Option<&str>) -> Result<(), Failure> {
     if let Some(o) = owners {
         std::fs::write(dir.join("owners.txt"), o).map_err(failed)?;
     }
-    let _ = writeln!(
-        io::stderr(),
-        "ast-locks: gdb output saved in {}",
-        dir.display()
-    );
+    say(&format!("gdb output saved in {}", dir.display()));
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::join::{join_inputs, Moment};
 use crate::output::{say, Destination};
 use crate::{Failure, Outcome};
 use ast_locks_analysis::diagnose::{diagnose, DiagnoseError, DiagnoseOptions, Diagnosis};
+use ast_locks_analysis::verdict::VerdictKind;
 use ast_locks_analysis::{lockorder, Options, RwLockPolicy};
 use ast_locks_render::svg::{self, Layout as GvLayout};
 use ast_locks_render::view::{View, ViewKind, ViewOptions};
@@ -21,7 +22,14 @@ pub fn run(files: &[PathBuf], opts: &Opts) -> Result<Outcome, Failure> {
 
 /// Analyse the inputs of one moment and write the report.
 pub fn report(inputs: &[Input], opts: &Opts) -> Result<Outcome, Failure> {
-    let moment = join_inputs(inputs)?;
+    report_with(inputs, opts, &[])
+}
+
+/// The report, with what the tool that made the inputs warned of (gdb during
+/// a capture) said on its first screen.
+pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<Outcome, Failure> {
+    let mut moment = join_inputs(inputs)?;
+    moment.mismatches.extend(warned.iter().cloned());
     let snapshots = moment.snapshots();
     let diagnosis = diagnose(&snapshots, &diagnose_options(opts)?).map_err(|e| match e {
         DiagnoseError::NoSuchSnapshot { asked, count } => {
@@ -35,6 +43,7 @@ pub fn report(inputs: &[Input], opts: &Opts) -> Result<Outcome, Failure> {
         format: moment.dump.format,
         joined: &moment.joined,
         notes: &moment.notes,
+        mismatches: &moment.mismatches,
         looked_up: &moment.looked_up,
         stall_after: &opts.stall_after.text,
         ..Report::diagnosed(snapshot, &diagnosis, &moment.dump.warnings)
@@ -193,7 +202,8 @@ fn picture_notes(moment: &Moment<'_>, view: &View, opts: &Opts) {
     }
 }
 
-/// A finding when one of the `--fail-on` kinds is there.
+/// A finding when one of the `--fail-on` kinds is there; else undetermined
+/// when the input cannot prove or exclude a deadlock.
 fn outcome(d: &Diagnosis, fail_on: &[FailOn]) -> Outcome {
     let fail = fail_on.iter().any(|f| match f {
         FailOn::Deadlock => !d.analysis().deadlocks.is_empty(),
@@ -202,6 +212,8 @@ fn outcome(d: &Diagnosis, fail_on: &[FailOn]) -> Outcome {
     });
     if fail {
         Outcome::Finding
+    } else if d.verdict.kind == VerdictKind::Undetermined {
+        Outcome::Undetermined
     } else {
         Outcome::Clean
     }
