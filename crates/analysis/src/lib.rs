@@ -336,7 +336,9 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
     let mut lock_of = |e: &'s ast_locks_model::LockEntry<'_>, at: EntryRef| -> usize {
         let new = first.len();
         let i = match e.address() {
+            // `(nil)`, or a wait whose address the input does not show: no identity.
             Some(0) if e.addr == "(nil)" => new,
+            None if e.addr.is_empty() => new,
             Some(value) => *by_value.entry(value).or_insert(new),
             None => *by_text.entry(e.addr.as_ref()).or_insert(new),
         };
@@ -482,7 +484,10 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
                 // except a second read lock when no writer is preferred.
                 LockKind::WrLock => own.iter().any(|k| k.is_rwlock()),
                 LockKind::RdLock => own.contains(&LockKind::WrLock),
-                LockKind::Mutex | LockKind::Unknown => false,
+                // The C library says this blocked thread owns the mutex it waits
+                // for: a non-recursive mutex locked twice (a recursive one would
+                // have been granted).
+                LockKind::Mutex | LockKind::Unknown => owns_per_glibc(snapshot, ti, e),
             };
             let queued_writer = lock
                 .waiters
@@ -670,6 +675,23 @@ pub fn analyze<'s>(snapshot: &'s Snapshot<'_>, options: &Options) -> Analysis {
     a.roots = groups;
     a.anomalies.sort_by_key(|x| x.thread);
     a
+}
+
+/// True when gdb's owner look-up names thread `ti` as the owner of the mutex
+/// its entry `e` waits for, while its stack shows it blocked acquiring it.
+fn owns_per_glibc(snapshot: &Snapshot<'_>, ti: usize, e: &ast_locks_model::LockEntry<'_>) -> bool {
+    let t = &snapshot.threads[ti];
+    let blocked = t
+        .activity
+        .as_ref()
+        .is_some_and(|a| a.kind == ast_locks_model::ActivityKind::LockWait);
+    blocked
+        && e.address().is_some_and(|addr| {
+            snapshot
+                .owners
+                .iter()
+                .any(|o| o.addr == addr && o.lwp != 0 && Some(o.lwp) == t.lwp)
+        })
 }
 
 fn entry<'s, 'a>(snapshot: &'s Snapshot<'a>, at: EntryRef) -> &'s ast_locks_model::LockEntry<'a> {

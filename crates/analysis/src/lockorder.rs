@@ -170,7 +170,8 @@ fn collect<'s>(snapshots: &[&'s Snapshot<'_>]) -> BTreeMap<(&'s str, &'s str), V
                         (Some(x), Some(y)) => x == y,
                         _ => b.addr == a.addr,
                     };
-                    if !takes || same {
+                    // A lock without a name (a gdb wait typed by hand) has no class.
+                    if !takes || same || a.name.is_empty() || b.name.is_empty() {
                         continue;
                     }
                     out.entry((a.name.as_ref(), b.name.as_ref()))

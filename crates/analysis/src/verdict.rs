@@ -76,6 +76,22 @@ pub enum Gap {
         /// may be among the threads left out.
         unknown_holders: Vec<usize>,
     },
+    /// gdb stacks that are not every thread of the process: a paste of some
+    /// threads, a bare `bt`, processes named in prose.
+    PartialPaste {
+        /// How many stacks the paste shows.
+        shown: usize,
+        /// The highest gdb thread number the paste names, when it names any.
+        numbered_up_to: Option<u32>,
+        /// Threads known by their innermost frame only (`info threads`).
+        innermost_only: usize,
+    },
+    /// Threads wait for a lock whose address no frame shows (frames typed by
+    /// hand, a C library without symbols).
+    NoAddress {
+        /// The waiting threads.
+        threads: Vec<usize>,
+    },
     /// Lock lines or thread headers that could not be read, by input line.
     Unreadable {
         /// 1-based input lines.
@@ -100,6 +116,8 @@ impl Gap {
             Gap::OwnersNotLookedUp { .. } => "owners-not-looked-up",
             Gap::HeldByReaders { .. } => "held-by-readers",
             Gap::OwnerNotInPaste { .. } => "owner-not-in-paste",
+            Gap::PartialPaste { .. } => "partial-paste",
+            Gap::NoAddress { .. } => "no-address",
             Gap::CutShort { .. } => "cut-short",
             Gap::Unreadable { .. } => "unreadable-lines",
             Gap::ReaderBehindWriter { .. } => "reader-behind-writer",
@@ -141,6 +159,30 @@ impl Gap {
                     .collect::<Vec<_>>()
                     .join(", "),
                 if lwps.len() == 1 { "is" } else { "are" }
+            ),
+            Gap::PartialPaste {
+                innermost_only, ..
+            } if *innermost_only > 0 => format!(
+                "the paste shows only the innermost frame of {} (`info threads`): whole stacks are needed",
+                plural(*innermost_only, "thread", "threads")
+            ),
+            Gap::PartialPaste {
+                shown,
+                numbered_up_to,
+                ..
+            } => match numbered_up_to {
+                Some(n) if *n as usize > *shown => format!(
+                    "the paste shows {} of at least {n} threads: the others may hold or wait for locks",
+                    shown
+                ),
+                _ => format!(
+                    "the paste shows {} and not the whole process: the rest may hold or wait for locks",
+                    plural(*shown, "stack", "stacks")
+                ),
+            },
+            Gap::NoAddress { threads } => format!(
+                "{} for a lock whose address the paste does not show",
+                waits(threads.len())
             ),
             Gap::CutShort {
                 no_banner,
@@ -255,7 +297,16 @@ fn gaps(s: &Snapshot<'_>, a: &Analysis, options: &Options) -> Vec<Gap> {
     match s.format {
         InputFormat::CoreShowLocks => out.extend(cut_short(s, &unknown)),
         InputFormat::CoredumperLocks => {}
-        InputFormat::Gdb => out.extend(owner_gaps(s, a, &unknown)),
+        InputFormat::Gdb => {
+            if !whole_gdb(s) {
+                out.push(Gap::PartialPaste {
+                    shown: s.threads.len(),
+                    numbered_up_to: s.threads.iter().filter_map(|t| t.gdb_num).max(),
+                    innermost_only: s.threads.iter().filter(|t| t.innermost_only).count(),
+                });
+            }
+            out.extend(owner_gaps(s, a, &unknown));
+        }
     }
     if options.rwlock_policy == RwLockPolicy::ReaderPreferring {
         out.extend(reader_behind_writer(s, a));
@@ -289,10 +340,15 @@ fn owner_gaps(s: &Snapshot<'_>, a: &Analysis, unknown: &[(usize, usize)]) -> Vec
     let (mut unasked, mut unasked_threads) = (Vec::new(), Vec::new());
     let (mut readers, mut reader_threads) = (Vec::new(), Vec::new());
     let (mut absent, mut absent_lwps) = (Vec::new(), Vec::new());
+    let mut no_address = Vec::new();
     let whole = whole_gdb(s);
     for &(thread, lock) in unknown {
         let first = a.locks.get(lock).first;
         let e = &s.threads[first.thread].entries[first.entry];
+        if e.addr.is_empty() {
+            no_address.push(thread);
+            continue;
+        }
         let answer = e
             .address()
             .and_then(|v| s.owners.iter().find(|o| o.addr == v));
@@ -317,6 +373,11 @@ fn owner_gaps(s: &Snapshot<'_>, a: &Analysis, unknown: &[(usize, usize)]) -> Vec
         }
     }
     let mut out = Vec::new();
+    if !no_address.is_empty() {
+        out.push(Gap::NoAddress {
+            threads: no_address,
+        });
+    }
     if !unasked.is_empty() {
         let mutexes = unasked.iter().all(|&l| {
             let first = a.locks.get(l).first;
@@ -351,14 +412,9 @@ fn push_unique(v: &mut Vec<usize>, x: usize) {
     }
 }
 
-/// True when the backtraces are every thread gdb numbered (1 to the highest).
-fn whole_gdb(s: &Snapshot<'_>) -> bool {
-    let mut nums: Vec<u32> = s.threads.iter().filter_map(|t| t.gdb_num).collect();
-    nums.sort_unstable();
-    nums.dedup();
-    !nums.is_empty()
-        && nums.len() == s.threads.len()
-        && nums.iter().enumerate().all(|(i, &n)| n as usize == i + 1)
+/// True when the backtraces are every thread of the process, each with its stack.
+pub fn whole_gdb(s: &Snapshot<'_>) -> bool {
+    s.all_threads
 }
 
 /// A reader waiting for a read lock it holds while a writer waits for the same lock.

@@ -41,6 +41,12 @@ fn analysis_is_the_same_whichever_generation_printed_the_dump() {
             continue;
         };
         for snapshot in &dump.snapshots {
+            // gdb's owner look-ups (and the self-deadlocks they prove) are not
+            // what `core show locks` can print.
+            // Nor are threads named by gdb's number or a PID (`LWP 12`, `PID 21253`).
+            if !snapshot.owners.is_empty() || snapshot.threads.iter().any(|t| t.id.contains(' ')) {
+                continue;
+            }
             let want = analyze(snapshot, &Options::default());
             // 1.6–11 cannot print trylock failures or suspended entries.
             let newer_only = snapshot

@@ -12,17 +12,26 @@ fn root() -> PathBuf {
 /// Files under `testdata/` that are not a dump on their own, with what covers them:
 /// owner look-ups (joined below) and the header-only ast_coredumper locks file
 /// (an error, tested in cli.rs).
-const NOT_DUMPS: [&str; 6] = [
+const NOT_DUMPS: [&str; 7] = [
     "asterisk-22.0.0-s1-abba/gdb-mutex-x3dw.txt",
     "asterisk-18.0.0-s4-convoy/gdb-mutex-x3dw.txt",
     "asterisk-22.0.0-s1-abba/ast_coredumper-locks.txt",
     "locks-demo-glibc-2.36/gdb-owners.txt",
+    "pastes-demo-glibc-2.36/gdb-owners.txt",
     "handmade/gdb-glibc-2.17-centos7-owners.txt",
     "handmade/gdb-glibc-2.28-debian10-owners.txt",
 ];
 
 /// Inputs read together as one moment: (golden stem, arguments; paths are under `testdata/`).
-const JOINED: [(&str, &[&str]); 9] = [
+const JOINED: [(&str, &[&str]); 10] = [
+    (
+        "pastes-demo-glibc-2.36/gdb-with-owners",
+        &[
+            "pastes-demo-glibc-2.36/gdb-thread-apply-all-bt.txt",
+            "--owners",
+            "pastes-demo-glibc-2.36/gdb-owners.txt",
+        ],
+    ),
     (
         "locks-demo-glibc-2.36/gdb-with-owners",
         &[

@@ -186,8 +186,76 @@ fn thread_index<'a>(threads: &mut Vec<Thread<'a>>, id: &'a str, line: usize) -> 
     threads.len() - 1
 }
 
-/// Parse a locks file.
+/// A line that starts a row: `0x… holding`/`waiting`/`failed`, or a CSV row.
+fn starts_row(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("0x") else {
+        return false;
+    };
+    let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+    let after = &rest[hex..];
+    if let Some(csv) = after.strip_prefix(',') {
+        // `0x<thread>,<status>,<file>,…`: a file, not a number, after the status
+        // (`0x<lock addr>,1,0,1` is the end of a row cut before its address).
+        let mut f = csv.split(',');
+        let status = f.next().unwrap_or("");
+        let file = f.next();
+        return hex > 0
+            && status.trim_start_matches('-').parse::<u32>().is_ok()
+            && file.is_none_or(|f| f.parse::<u64>().is_err());
+    }
+    let word = after.split_whitespace().next().unwrap_or("");
+    hex > 0 && matches!(word, "holding" | "waiting" | "failed")
+}
+
+/// The table with the rows that a mail client or a terminal cut joined again:
+/// after the header, a line that is no row, no `held at:` line and no blank
+/// continues the row (or `held at:` line) before it. `None` when no line was cut.
+fn rejoin(input: &str) -> Option<(String, Vec<usize>)> {
+    let mut text = String::with_capacity(input.len());
+    let mut origin = Vec::new();
+    let mut after_header = false;
+    let mut continuable = false;
+    let mut joins = 0;
+    for (i, raw) in input.split('\n').enumerate() {
+        let line = raw.trim_end_matches('\r');
+        let piece = after_header
+            && continuable
+            && !line.trim().is_empty()
+            && !starts_row(line)
+            && !line.trim_start().starts_with("held at:");
+        if piece {
+            text.push_str(line);
+            joins += 1;
+            continue;
+        }
+        if !origin.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+        origin.push(i + 1);
+        if line.starts_with(TABLE_HEADER) || line.starts_with(CSV_HEADER) {
+            after_header = true;
+        }
+        continuable = starts_row(line) || line.trim_start().starts_with("held at:");
+    }
+    (joins > 0).then_some((text, origin))
+}
+
+/// Parse a locks file (rows that pasting cut are joined first).
 pub fn parse_str(input: &str) -> Result<Dump<'_>, crate::ParseError> {
+    match rejoin(input) {
+        None => parse_lines(input, |i| i + 1),
+        Some((joined, origin)) => {
+            parse_lines(&joined, |i| origin.get(i).copied().unwrap_or(i + 1)).map(Dump::into_owned)
+        }
+    }
+}
+
+/// Parse a locks file whose line `i` (0-based) is input line `lineno(i)`.
+fn parse_lines(
+    input: &str,
+    lineno: impl Fn(usize) -> usize,
+) -> Result<Dump<'_>, crate::ParseError> {
     let mut threads: Vec<Thread<'_>> = Vec::new();
     let mut warnings = Vec::new();
     let mut header_line = None;
@@ -196,7 +264,7 @@ pub fn parse_str(input: &str) -> Result<Dump<'_>, crate::ParseError> {
     let mut last_wait: Option<(usize, usize)> = None;
     let mut holders: Vec<(usize, usize, Location<'_>, &str, usize)> = Vec::new();
     for (i, raw) in input.split('\n').enumerate() {
-        let lineno = i + 1;
+        let lineno = lineno(i);
         let line = raw.trim_end_matches('\r');
         if line.starts_with(TABLE_HEADER) || line.starts_with(CSV_HEADER) {
             header_line = Some(lineno);
@@ -251,7 +319,7 @@ pub fn parse_str(input: &str) -> Result<Dump<'_>, crate::ParseError> {
             None => crate::ParseError::NoDump {
                 line: 1,
                 column: 1,
-                found: crate::excerpt(input.lines().next().unwrap_or("")),
+                found: crate::first_lines(input),
             },
         });
     }

@@ -27,6 +27,26 @@ pub mod rejoin;
 /// Show at most this many characters of a line in a message.
 const EXCERPT: usize = 100;
 
+/// The first lines of text of an input (three at most, each cut short), for
+/// a message that quotes them.
+pub(crate) fn first_lines(input: &str) -> String {
+    let lines: Vec<String> = input
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .map(|l| excerpt_to(l, 60))
+        .collect();
+    lines.join(" / ")
+}
+
+fn excerpt_to(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
 /// The start of a line, for messages.
 pub(crate) fn excerpt(s: &str) -> String {
     match s.char_indices().nth(EXCERPT) {
@@ -46,18 +66,21 @@ pub enum ParseError {
     /// The input is binary (it holds NUL bytes) and no dump was found in it.
     #[error("the input is binary data, not text: expected the output of `core show locks`")]
     Binary,
-    /// The input has text but no `=== Thread ID:` block and no banner.
-    /// `line` and `column` are 1-based and point at the first line of text.
+    /// The input has text, but nothing ast-locks reads: no `core show locks`
+    /// thread block or banner, no gdb frame, no ast_coredumper lock row, no
+    /// owner look-up. `line` and `column` are 1-based and point at the first
+    /// line of text.
     #[error(
-        "line {line}, column {column}: no `=== Thread ID:` block found (first text: `{found}`); \
-         is this the output of `core show locks` from a DEBUG_THREADS build?"
+        "line {line}, column {column}: nothing to read: found no `core show locks` thread block \
+         (`=== Thread ID: …`), no gdb frame (`#0  0x… in …`), no ast_coredumper lock row and no \
+         owner look-up (`x/3dw`); the input starts with: `{found}`"
     )]
     NoDump {
         /// 1-based line of the first text.
         line: usize,
         /// 1-based column of the first text.
         column: usize,
-        /// The start of that line.
+        /// The first lines of text.
         found: String,
     },
     /// An ast_coredumper locks file with its table header and no row: the

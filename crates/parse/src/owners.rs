@@ -25,7 +25,7 @@ pub fn looks_like(input: &str) -> bool {
 }
 
 /// `0x7f67a50f1100 <s1_mutex_a>:\t2\t1\t32380` → (addr, third word).
-fn x3dw(line: &str) -> Option<(u64, u64)> {
+pub(crate) fn x3dw(line: &str) -> Option<(u64, u64)> {
     let line = line.trim();
     let (head, words) = line.split_once(':')?;
     let addr_text = head.split_whitespace().next()?;
@@ -45,7 +45,7 @@ fn x3dw(line: &str) -> Option<(u64, u64)> {
 }
 
 /// The number after `key = ` in a gdb struct print.
-fn field(text: &str, key: &str) -> Option<u64> {
+pub(crate) fn field(text: &str, key: &str) -> Option<u64> {
     let at = text.find(key)? + key.len();
     let rest = text[at..].trim_start();
     let end = rest

@@ -212,7 +212,7 @@ fn what_is_not_a_dump_is_an_error_naming_the_first_text() {
             found,
         }) => {
             assert_eq!((line, column), (3, 3));
-            assert_eq!(found, "Thread 1 (Thread 0x7f (LWP 12)):");
+            assert_eq!(found, "Thread 1 (Thread 0x7f (LWP 12)): / #0 poll ()");
         }
         other => panic!("{other:?}"),
     }

@@ -192,7 +192,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
             writeln!(
                 w,
                 "<li><code>{}</code> has held <code>{}</code> <code>{}</code> for {}; {} waiting</li>",
-                esc(&s.threads[x.thread].id),
+                esc(&r.thread_label(x.thread)),
                 esc(name),
                 esc(addr),
                 esc(&x.held_for),
@@ -239,6 +239,12 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
     writeln!(w, "<tbody>")?;
     let lock_span = |li: usize| {
         let (name, addr) = a.lock_label(s, li);
+        if addr.is_empty() {
+            return format!(
+                "<span class=\"lock\" data-key=\"l{li}\" data-lock=\"l{li}\">{}</span>",
+                esc(&r.lock_text(li))
+            );
+        }
         format!(
             "<span class=\"lock\" data-key=\"l{li}\" data-lock=\"l{li}\"><code>{}</code> <code>{}</code></span>",
             esc(name),
@@ -256,7 +262,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
         let (waits, by) = match a.waits[t] {
             Some((li, _)) => {
                 let by =
-                    r.in_the_way_text(t, |b| format!("<code>{}</code>", esc(&s.threads[b].id)));
+                    r.in_the_way_text(t, |b| format!("<code>{}</code>", esc(&r.thread_label(b))));
                 (lock_span(li), by)
             }
             None => (String::new(), String::new()),
@@ -268,7 +274,9 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
             (Some(d), _) => format!("<strong>deadlock {}</strong>", d + 1),
             (None, Ok(i)) => match a.blocked[i].root {
                 Root::Deadlock(d) => format!("deadlock {}", d + 1),
-                Root::Holder(h) => format!("stalled holder <code>{}</code>", esc(&s.threads[h].id)),
+                Root::Holder(h) => {
+                    format!("stalled holder <code>{}</code>", esc(&r.thread_label(h)))
+                }
                 Root::UnknownHolder(li) => format!("unknown holder of {}", lock_span(li)),
             },
             (None, Err(_)) => String::new(),
@@ -301,7 +309,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, v: &View) -> io::Result<()>
             writeln!(
                 w,
                 "<li><code>{}</code>: {}</li>",
-                esc(&s.threads[x.thread].id),
+                esc(&r.thread_label(x.thread)),
                 esc(&x.message)
             )?;
         }

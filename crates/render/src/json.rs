@@ -153,6 +153,8 @@ struct WarningJ<'r> {
 struct ThreadJ<'r> {
     id: &'r str,
     lwp: Option<u64>,
+    /// gdb's thread number (`Thread 164`), when the input came from gdb.
+    gdb_thread: Option<u32>,
     name: &'r str,
     start_routine: Option<&'r str>,
     activity: Option<ActivityJ<'r>>,
@@ -170,7 +172,8 @@ struct ActivityJ<'r> {
 
 #[derive(Serialize)]
 struct WaitJ<'r> {
-    lock: &'r str,
+    /// The lock's address; null when the input does not show it.
+    lock: Option<&'r str>,
     kind: &'static str,
 }
 
@@ -333,6 +336,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
             .map(|(i, t)| ThreadJ {
                 id: &t.id,
                 lwp: t.lwp,
+                gdb_thread: t.gdb_num,
                 name: &t.name,
                 start_routine: t.start.as_ref().map(|st| st.routine.as_ref()),
                 activity: t.activity.as_ref().map(|act| {
@@ -346,7 +350,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                 }),
                 holds: a.held_locks(s, i).into_iter().map(addr).collect(),
                 waits_for: a.waits[i].map(|(li, ei)| WaitJ {
-                    lock: addr(li),
+                    lock: Some(addr(li)).filter(|a| !a.is_empty()),
                     kind: t.entries[ei].kind.label(),
                 }),
             })

@@ -129,6 +129,30 @@ impl<'r, 'a> Report<'r, 'a> {
             .map(String::as_str)
     }
 
+    /// The program the input is of, for commands to copy: the one it names,
+    /// else Asterisk's.
+    pub fn program(&self) -> &str {
+        if let Some(p) = self.snapshot.program.as_deref() {
+            return p;
+        }
+        let asterisk = self.format != InputFormat::Gdb
+            || self
+                .snapshot
+                .threads
+                .iter()
+                .flat_map(|t| &t.stack)
+                .any(|f| {
+                    f.function.starts_with("ast_")
+                        || f.function.starts_with("__ast_")
+                        || f.function.starts_with("__ao2_")
+                });
+        if asterisk {
+            "/usr/sbin/asterisk"
+        } else {
+            "PROGRAM"
+        }
+    }
+
     /// The input's name in a command to copy (`FILE` when it has none).
     pub fn file_arg(&self) -> &str {
         if self.source.is_empty() || self.source == "<stdin>" || self.source.contains(' ') {
@@ -153,6 +177,8 @@ impl<'r, 'a> Report<'r, 'a> {
                     "ask for the whole `thread apply all bt`".to_string()
                 }
                 Gap::CutShort { .. } => "ask for the whole dump".to_string(),
+                Gap::PartialPaste { .. } => "ask for `thread apply all bt`".to_string(),
+                Gap::NoAddress { .. } => "ask for the backtrace as gdb prints it".to_string(),
                 Gap::Unreadable { .. } => "ask for the dump as a file".to_string(),
                 Gap::ReaderBehindWriter { .. } => "see --rwlock-policy".to_string(),
             };
@@ -168,7 +194,7 @@ impl<'r, 'a> Report<'r, 'a> {
             return Vec::new();
         }
         let file = self.file_arg();
-        let program = "/usr/sbin/asterisk";
+        let program = self.program();
         self.verdict
             .gaps
             .iter()
@@ -194,6 +220,20 @@ impl<'r, 'a> Report<'r, 'a> {
                         .to_string(),
                     commands: vec![format!("ast-locks gdb-commands {file}")],
                 },
+                Gap::PartialPaste { .. } => Step {
+                    say: "Ask for every thread's backtrace of the same moment (`thread apply all bt`, \
+                          or ast_coredumper's -full.txt), with the owner look-ups:"
+                        .to_string(),
+                    commands: vec![
+                        format!("gdb -batch -ex 'thread apply all bt' {program} CORE > bt.txt   # or: -p PID"),
+                        "ast-locks gdb-commands bt.txt".to_string(),
+                    ],
+                },
+                Gap::NoAddress { .. } => Step::say(
+                    "The frames do not show the lock's address: ask for the backtrace as gdb prints it \
+                     (`thread apply all bt`), with the C library's debug symbols installed \
+                     (libc6-dbg, glibc-debuginfo)",
+                ),
                 Gap::CutShort { .. } => Step::say(
                     "Ask for the whole `core show locks` output, from its `Currently Held Locks` \
                      banner to the closing `=====` line",
@@ -308,18 +348,99 @@ impl<'r, 'a> Report<'r, 'a> {
         parts.join("; ")
     }
 
-    /// `0x7f… LWP 123 (routine)`: how a thread is named in reports.
+    /// How a thread is named in reports, with its LWP and name:
+    /// `thread 164 (LWP 27844, pbx_thread)` for gdb's numbered threads,
+    /// `thread 0x7f… (LWP 123, pbx_thread)` for a dump's, `process 21253 (udp
+    /// receiver)`, `unnamed stack 1`.
     pub fn thread_label(&self, i: usize) -> String {
         let t = self.thread(i);
-        let mut s = t.id.to_string();
-        if let Some(lwp) = t.lwp {
-            s.push_str(&format!(" LWP {lwp}"));
+        let who = self.thread_ref(i);
+        let mut more = Vec::new();
+        if let (Some(lwp), false) = (t.lwp, who.starts_with("process ")) {
+            more.push(format!("LWP {lwp}"));
         }
-        let name = t.short_name();
+        let name = self.thread_name(i);
         if !name.is_empty() {
-            s.push_str(&format!(" ({name})"));
+            more.push(name.to_string());
         }
-        s
+        if more.is_empty() {
+            who
+        } else {
+            format!("{who} ({})", more.join(", "))
+        }
+    }
+
+    /// What a thread is called: the name gdb printed when it tells threads
+    /// apart (`poller 5`), else the start routine (Asterisk's threads all carry
+    /// the process's name), else the dump's name for it.
+    pub fn thread_name(&self, i: usize) -> &str {
+        let t = self.thread(i);
+        let telling = t.gdb_num.is_some()
+            && !t.name.is_empty()
+            && self
+                .snapshot
+                .threads
+                .iter()
+                .filter(|o| o.name == t.name)
+                .count()
+                == 1;
+        if telling {
+            &t.name
+        } else {
+            t.short_name()
+        }
+    }
+
+    /// Threads spinning in a trylock loop and waiting for no lock, in dump order.
+    pub fn spinning(&self) -> Vec<usize> {
+        (0..self.snapshot.threads.len())
+            .filter(|&t| {
+                self.analysis.waits[t].is_none()
+                    && self.snapshot.threads[t]
+                        .activity
+                        .as_ref()
+                        .is_some_and(|a| a.kind == ast_locks_model::ActivityKind::Spin)
+            })
+            .collect()
+    }
+
+    /// A thread's short name for lists: `thread 164`, `0x7f67a15356c0`,
+    /// `process 21253`, `unnamed stack 1`.
+    pub fn thread_ref(&self, i: usize) -> String {
+        let t = self.thread(i);
+        if let Some(n) = t.gdb_num {
+            return format!("thread {n}");
+        }
+        if let Some(pid) = t.id.strip_prefix("PID ") {
+            return format!("process {pid}");
+        }
+        if t.id.starts_with("unnamed stack ") {
+            return t.id.to_string();
+        }
+        format!("thread {}", t.id)
+    }
+
+    /// A lock as reports name it: `&chan->lock 0x7f…`, or, when the input does
+    /// not show its address, `a mutex (address not shown)`.
+    pub fn lock_text(&self, lock: usize) -> String {
+        let (name, addr) = self.analysis.lock_label(self.snapshot, lock);
+        match (name.is_empty(), addr.is_empty()) {
+            (true, false) => addr.to_string(),
+            (false, false) => format!("{name} {addr}"),
+            (false, true) => format!("{name} (address not shown)"),
+            (true, true) => {
+                let first = self.analysis.locks.get(lock).first;
+                let kind = self.snapshot.threads[first.thread].entries[first.entry].kind;
+                format!(
+                    "{} (address not shown)",
+                    match kind {
+                        ast_locks_model::LockKind::RdLock | ast_locks_model::LockKind::WrLock =>
+                            "a rwlock",
+                        _ => "a mutex",
+                    }
+                )
+            }
+        }
     }
 }
 

@@ -132,20 +132,19 @@ pub fn mermaid(v: &View) -> String {
 
 fn lock_ref(r: &Report<'_, '_>, li: usize) -> String {
     let (name, addr) = r.analysis.lock_label(r.snapshot, li);
+    if addr.is_empty() {
+        return text(&r.lock_text(li));
+    }
     format!("{} {}", code(name), code(addr))
 }
 
+/// `` `thread 164` (LWP 27844, pbx_thread) ``: the thread's short name in code,
+/// its LWP and name after it.
 fn thread_ref(r: &Report<'_, '_>, t: usize) -> String {
-    let th = &r.snapshot.threads[t];
-    let mut s = code(&th.id);
-    if let Some(lwp) = th.lwp {
-        s.push_str(&format!(" LWP {lwp}"));
-    }
-    let name = th.short_name();
-    if !name.is_empty() {
-        s.push_str(&format!(" ({})", text(name)));
-    }
-    s
+    let label = r.thread_label(t);
+    let who = r.thread_ref(t);
+    let rest = label.strip_prefix(who.as_str()).unwrap_or("");
+    format!("{}{}", code(&who), text(rest))
 }
 
 /// Write the report.
@@ -198,14 +197,30 @@ pub fn write(
 
     for (d, dl) in a.deadlocks.iter().enumerate() {
         writeln!(w)?;
-        writeln!(w, "### Deadlock {}: {} threads", d + 1, dl.threads.len())?;
+        writeln!(
+            w,
+            "### Deadlock {}: {} thread{}",
+            d + 1,
+            dl.threads.len(),
+            if dl.threads.len() == 1 { "" } else { "s" }
+        )?;
         writeln!(w)?;
-        if dl.threads.len() > 2 || dl.cycle.len() == 1 {
+        if let [alone] = dl.threads[..] {
+            if let Some((li, _)) = a.waits[alone] {
+                writeln!(
+                    w,
+                    "{} waits for {} that it already holds: a non-recursive lock taken twice.",
+                    thread_ref(r, alone),
+                    lock_ref(r, li)
+                )?;
+                writeln!(w)?;
+            }
+        } else if dl.threads.len() > 2 {
             let steps: Vec<String> = dl
                 .cycle
                 .iter()
                 .chain(dl.cycle.first())
-                .map(|&t| code(&s.threads[t].id))
+                .map(|&t| code(&r.thread_ref(t)))
                 .collect();
             writeln!(w, "Shortest cycle: {}", steps.join(" → "))?;
             writeln!(w)?;
@@ -225,7 +240,7 @@ pub fn write(
                 .collect();
             let (waits, by, site) = match a.waits[t] {
                 Some((li, _)) => {
-                    let by = r.in_the_way_text(t, |b| code(&s.threads[b].id));
+                    let by = r.in_the_way_text(t, |b| code(&r.thread_ref(b)));
                     (
                         lock_ref(r, li),
                         by,
@@ -283,7 +298,7 @@ pub fn write(
                     let ids: Vec<String> = fold
                         .threads
                         .iter()
-                        .map(|&t| code(&s.threads[t].id))
+                        .map(|&t| code(&r.thread_ref(t)))
                         .collect();
                     writeln!(
                         w,
@@ -294,6 +309,21 @@ pub fn write(
                     )?;
                 }
             }
+        }
+    }
+
+    let spinners = r.spinning();
+    if !spinners.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### Spinning (busy, not blocked: livelock suspects)")?;
+        writeln!(w)?;
+        for t in spinners {
+            writeln!(
+                w,
+                "- {} {}",
+                thread_ref(r, t),
+                text(&r.activity(t).unwrap_or_default())
+            )?;
         }
     }
 

@@ -97,6 +97,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     stalls(w, r, &st)?;
     potential(w, r, &st)?;
     trylocks(w, r, &st)?;
+    spinning(w, r, &st)?;
     notes(w, r, &st)?;
     anomalies(w, r, &st)?;
     next_steps(w, r, &st)?;
@@ -182,7 +183,7 @@ fn about(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
 
 /// Each deadlock, thread by thread.
 fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
-    let (s, a) = (r.snapshot, r.analysis);
+    let a = r.analysis;
     for (d, dl) in a.deadlocks.iter().enumerate() {
         writeln!(w)?;
         writeln!(
@@ -194,20 +195,24 @@ fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
                 plural(dl.threads.len(), "thread", "threads")
             ))
         )?;
-        if dl.threads.len() > 2 || dl.cycle.len() == 1 {
-            let steps: Vec<String> = dl
-                .cycle
-                .iter()
-                .chain(dl.cycle.first())
-                .map(|&t| s.threads[t].id.to_string())
-                .collect();
-            writeln!(w, "  shortest cycle: {}", steps.join(" -> "))?;
-        }
-        // The cycle's members first, in cycle order, then the rest of the component.
-        let mut order = dl.cycle.clone();
-        order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
-        for t in order {
-            thread_block(w, r, st, t)?;
+        if let [alone] = dl.threads[..] {
+            self_deadlock(w, r, st, alone)?;
+        } else {
+            if dl.threads.len() > 2 {
+                let steps: Vec<String> = dl
+                    .cycle
+                    .iter()
+                    .chain(dl.cycle.first())
+                    .map(|&t| r.thread_ref(t))
+                    .collect();
+                writeln!(w, "  shortest cycle: {}", steps.join(" -> "))?;
+            }
+            // The cycle's members first, in cycle order, then the rest of the component.
+            let mut order = dl.cycle.clone();
+            order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+            for t in order {
+                thread_block(w, r, st, t)?;
+            }
         }
         let behind = a
             .blocked
@@ -262,17 +267,17 @@ fn unknown_holders(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Re
         st.bold("Unknown holders (no listed thread holds the lock):")
     )?;
     for &li in &unknown {
-        let (name, addr) = a.lock_label(s, li);
+        let lock = r.lock_text(li);
         let waiters: Vec<String> = a
             .locks
             .get(li)
             .waiters
             .iter()
-            .map(|x| format!("thread {}", r.thread_label(x.thread)))
+            .map(|x| r.thread_label(x.thread))
             .collect();
         writeln!(
             w,
-            "  {name} {addr}: {}; waited for by {}",
+            "  {lock}: {}; waited for by {}",
             if gdb {
                 "owner unknown"
             } else {
@@ -427,6 +432,25 @@ fn trylocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()
     Ok(())
 }
 
+/// Threads busy in a trylock loop: not blocked, and livelock suspects.
+fn spinning(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    let spinners = r.spinning();
+    if spinners.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        st.bold("Spinning (busy, not blocked: livelock suspects):")
+    )?;
+    for t in spinners {
+        let doing = r.activity(t).unwrap_or_default();
+        writeln!(w, "  {} {doing}", r.thread_label(t))?;
+    }
+    Ok(())
+}
+
 /// What joining the inputs found worth saying.
 fn notes(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
     if r.notes.is_empty() {
@@ -504,11 +528,33 @@ fn warnings(
     Ok(())
 }
 
+/// A thread deadlocked with itself: it waits for a lock it already holds.
+fn self_deadlock(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) -> io::Result<()> {
+    let Some((li, ei)) = r.analysis.waits[t] else {
+        return thread_block(w, r, st, t);
+    };
+    let e = &r.snapshot.threads[t].entries[ei];
+    writeln!(
+        w,
+        "  {} {} {} {} that it already holds",
+        st.bold(&r.thread_label(t)),
+        st.red("waits for"),
+        kind_word(e),
+        r.lock_text(li)
+    )?;
+    let how = if e.kind == LockKind::Mutex {
+        "a non-recursive mutex locked twice"
+    } else {
+        "a rwlock taken again by its holder"
+    };
+    writeln!(w, "    at {}: {how}", taken_at(e))
+}
+
 /// A deadlocked thread: what it holds and what it waits for, and who holds that.
 fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) -> io::Result<()> {
     let s = r.snapshot;
     let a = r.analysis;
-    writeln!(w, "  thread {}", st.bold(&r.thread_label(t)))?;
+    writeln!(w, "  {}", st.bold(&r.thread_label(t)))?;
     for e in s.threads[t].holding() {
         let held_for = e
             .timing
@@ -528,15 +574,14 @@ fn thread_block(w: &mut impl Write, r: &Report<'_, '_>, st: &Style, t: usize) ->
             }
         )?;
     }
-    if let Some((_, ei)) = a.waits[t] {
+    if let Some((li, ei)) = a.waits[t] {
         let e = &s.threads[t].entries[ei];
         let way = r.in_the_way_text(t, |b| r.thread_label(b));
         writeln!(
             w,
-            "    {} {} {} ({}, at {}){}",
+            "    {} {} ({}, at {}){}",
             st.red("waits for"),
-            e.name,
-            e.addr,
+            r.lock_text(li),
             kind_word(e),
             taken_at(e),
             if way.is_empty() {
@@ -589,15 +634,23 @@ fn root_block(
             writeln!(w, "    it holds {} and {doing}", awaited.join(", "))?;
         }
         Root::UnknownHolder(li) => {
-            let (name, addr) = a.lock_label(s, li);
-            let who = if r.format != ast_locks_model::InputFormat::Gdb {
-                "an unknown holder"
-            } else if r.was_looked_up(li) {
-                "a holder gdb could not name"
+            let (_, addr) = a.lock_label(s, li);
+            if addr.is_empty() {
+                writeln!(
+                    w,
+                    "  {n} behind {}, whose holder the paste cannot show",
+                    st.yellow(&r.lock_text(li))
+                )?;
             } else {
-                "an owner not yet looked up"
-            };
-            writeln!(w, "  {n} behind {} of {name} {addr}", st.yellow(who))?;
+                let who = if r.format != ast_locks_model::InputFormat::Gdb {
+                    "an unknown holder"
+                } else if r.was_looked_up(li) {
+                    "a holder gdb could not name"
+                } else {
+                    "an owner not yet looked up"
+                };
+                writeln!(w, "  {n} behind {} of {}", st.yellow(who), r.lock_text(li))?;
+            }
         }
     }
     // Threads with the same wait fold into one line unless --verbose asks for each.
@@ -614,7 +667,7 @@ fn root_block(
             continue;
         };
         let b = &a.blocked[at];
-        let (name, addr) = a.lock_label(s, b.lock);
+        let lock = r.lock_text(b.lock);
         let site = r
             .wait_site(t)
             .map(|w| format!(" at {w}"))
@@ -623,27 +676,20 @@ fn root_block(
         // thread, so the last thread of the chain is worth naming.
         let named_in_heading = matches!(b.root, Root::Holder(_));
         let chain = if b.via.len() > 2 || (b.via.len() == 2 && !named_in_heading) {
-            let ids: Vec<String> = b.via[1..]
-                .iter()
-                .map(|&x| s.threads[x].id.to_string())
-                .collect();
+            let ids: Vec<String> = b.via[1..].iter().map(|&x| r.thread_ref(x)).collect();
             format!(", via {}", ids.join(" -> "))
         } else {
             String::new()
         };
         if fold.threads.len() == 1 {
-            writeln!(
-                w,
-                "    {} waits for {name} {addr}{site}{chain}",
-                r.thread_label(t)
-            )?;
+            writeln!(w, "    {} waits for {lock}{site}{chain}", r.thread_label(t))?;
         } else {
             const IDS: usize = 4;
             let ids: Vec<String> = fold
                 .threads
                 .iter()
                 .take(IDS)
-                .map(|&x| s.threads[x].id.to_string())
+                .map(|&x| r.thread_ref(x))
                 .collect();
             let more = if fold.threads.len() > IDS {
                 ", …"
@@ -652,7 +698,7 @@ fn root_block(
             };
             writeln!(
                 w,
-                "    {} threads wait for {name} {addr}{site}{chain}: {}{more} (--verbose lists each)",
+                "    {} threads wait for {lock}{site}{chain}: {}{more} (--verbose lists each)",
                 fold.threads.len(),
                 ids.join(", ")
             )?;

@@ -224,6 +224,18 @@ impl<'a> Builder<'a> {
         if self.first_text.is_none() {
             self.first_text = Some((lineno, start + 1, s));
         }
+        if let Some(parts) = glued(s) {
+            for part in parts {
+                self.text(lineno, at, raw, start, part);
+            }
+            return;
+        }
+        self.text(lineno, at, raw, start, s);
+    }
+
+    /// One line of the dump's text (`s`, cleaned from `raw` where it starts at
+    /// `start`), classified and recorded.
+    fn text(&mut self, lineno: usize, at: usize, raw: &'a str, start: usize, s: &'a str) {
         let parsed = classify(s);
         let in_thread = self.thread.is_some();
         if !matches!(parsed, DumpLine::Plain(_) | DumpLine::Other(_)) || !in_thread {
@@ -422,10 +434,10 @@ impl<'a> Builder<'a> {
             return Err(match self.first_text {
                 None => ParseError::Empty,
                 Some(_) if input.contains('\0') => ParseError::Binary,
-                Some((line, column, found)) => ParseError::NoDump {
+                Some((line, column, _)) => ParseError::NoDump {
                     line,
                     column,
-                    found: excerpt(found),
+                    found: crate::first_lines(input),
                 },
             });
         }
@@ -467,6 +479,31 @@ impl<'a> Builder<'a> {
             past_top: false,
         }
     }
+}
+
+/// The `===` lines that a terminal glued onto one line behind runs of blanks
+/// (a window copied as one long line): the banner, the legend, the spacers and
+/// the closing line of a dump with no thread, `=== Currently Held Locks ...   ===
+///   =======`. `None` for a line that is one line.
+fn glued(s: &str) -> Option<Vec<&str>> {
+    // Thread headers and lock lines, nearly every line of a big dump, never are.
+    if !s.starts_with("===") || s.starts_with("=== Thread ID:") || s.starts_with("=== --->") {
+        return None;
+    }
+    memchr::memmem::find(s.as_bytes(), b"  ===")?;
+    let mut parts = Vec::new();
+    let mut from = 0;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = memchr::memmem::find(&bytes[i..], b"  ===") {
+        let blanks = i + off;
+        let next = blanks + 2;
+        parts.push(s[from..blanks].trim_end());
+        from = next;
+        i = next;
+    }
+    parts.push(&s[from..]);
+    Some(parts.into_iter().filter(|p| !p.is_empty()).collect())
 }
 
 /// Inputs smaller than this are parsed on one thread: the split is not worth it.

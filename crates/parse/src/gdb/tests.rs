@@ -1,4 +1,5 @@
 use super::*;
+use ast_locks_model::{ActivityKind, LockKind, StackFrame};
 
 #[test]
 fn header_table() {
