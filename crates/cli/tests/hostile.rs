@@ -280,3 +280,30 @@ fn cycle_dense_picture_is_drawn_through_its_lock() {
         assert!(out.contains("[297 waits drawn through their lock]"), "{f}");
     }
 }
+
+/// Lines that never close what they open: a gdb frame and a lock line whose
+/// continuation never comes. Joining cut lines must not read the growing line
+/// again for every line (quadratic work: hours on such an input).
+#[test]
+fn cut_lines_that_never_end_are_joined_in_linear_time() {
+    let d = dir("cut-lines");
+    let gdb = d.join("gdb.txt");
+    let mut text = String::from("Thread 1 (LWP 2):\n#0  f (a=\"");
+    for _ in 0..200_000 {
+        text.push_str("x (((\n");
+    }
+    std::fs::write(&gdb, &text).unwrap();
+    let csl = d.join("csl.txt");
+    let mut text = String::from("=== Thread ID: 0x1 LWP:1 (a)\n=== ---> Lock #0 (a.c): MUTEX\n");
+    for _ in 0..200_000 {
+        text.push_str("zz\n");
+    }
+    std::fs::write(&csl, &text).unwrap();
+    let started = std::time::Instant::now();
+    for f in [&gdb, &csl] {
+        let o = run(&["-f", "json", f.to_str().unwrap()]);
+        no_crash(&o, "cut lines");
+    }
+    // Not a benchmark: a guard against quadratic work.
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+}

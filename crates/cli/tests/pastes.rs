@@ -453,3 +453,92 @@ fn a_real_gdb_session_and_what_tickets_make_of_it() {
         "names from info threads"
     );
 }
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../testdata/handmade/{name}")),
+    )
+    .expect("fixture")
+}
+
+fn lwps_of(j: &Value, key: &str) -> Vec<u64> {
+    let mut v: Vec<u64> = j["threads"]
+        .as_array()
+        .expect("threads")
+        .iter()
+        .filter(|t| !t[key].is_null())
+        .filter_map(|t| t["lwp"].as_u64())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The pastes of other tickets, written from the shapes they take: what each
+/// proves, and what it cannot.
+#[test]
+fn pastes_of_other_servers_and_tickets() {
+    // Asterisk: a session of two threads, each owner printed with `x/3d`.
+    let (j, code) = json(&fixture("paste-asterisk-ticket.txt"));
+    assert_eq!(code, 1, "{j:#}");
+    assert_eq!(deadlocks(&j), vec![vec![27844, 27850]]);
+    assert_eq!(thread_by_lwp(&j, 27844)["gdb_thread"], 164);
+    let (t, _) = text(&fixture("paste-asterisk-ticket.txt"));
+    assert!(t.contains("thread 164 (LWP 27844"), "{t}");
+
+    // rtpengine: the pretty-printer names the waiting thread as the owner.
+    let (j, code) = json(&fixture("paste-rtpengine-self-deadlock.txt"));
+    assert_eq!(code, 1, "{j:#}");
+    assert_eq!(deadlocks(&j), vec![vec![637648]]);
+    let (t, _) = text(&fixture("paste-rtpengine-self-deadlock.txt"));
+    assert!(
+        t.contains(
+            "thread 37 (LWP 637648, poller 5) waits for mutex 0x55d2c4b3f1e8 that it already holds"
+        ),
+        "{t}"
+    );
+
+    // FreeSWITCH: switch_mutex_lock over APR; the pthread mutexes and their owners.
+    let (j, code) = json(&fixture("paste-freeswitch-switch-mutex.txt"));
+    assert_eq!(code, 1, "{j:#}");
+    assert_eq!(deadlocks(&j), vec![vec![4120, 4133]]);
+    assert_eq!(
+        thread_by_lwp(&j, 4133)["waits_for"]["lock"],
+        "0x7f9c3c02a358"
+    );
+
+    // Kamailio: processes by PID, each waiting for a shared-memory lock; no owner.
+    let (j, code) = json(&fixture("paste-kamailio-processes.txt"));
+    assert_eq!(code, 3, "{j:#}");
+    assert_eq!(lwps_of(&j, "waits_for"), vec![21247, 21253]);
+    assert_eq!(thread_by_lwp(&j, 21253)["id"], "PID 21253");
+    assert_eq!(
+        thread_by_lwp(&j, 21253)["waits_for"]["lock"],
+        "0x7f036822441c"
+    );
+
+    // OpenSIPS: sched_yield over get_lock: spinning for the lock, not asleep.
+    let (j, code) = json(&fixture("paste-opensips-spin.txt"));
+    assert_eq!(code, 3, "{j:#}");
+    let th = &j["threads"][0];
+    assert_eq!(th["activity"]["kind"], "spin");
+    assert_eq!(th["waits_for"]["lock"], "0x7feb478bbc40");
+
+    // pjproject: the group lock down to the pthread mutex; one thread only.
+    let (j, code) = json(&fixture("paste-pjproject-grp-lock.txt"));
+    assert_eq!(code, 3, "{j:#}");
+    assert_eq!(j["threads"][0]["waits_for"]["lock"], "0x7f2b1c00a2b8");
+    assert_eq!(j["threads"][0]["gdb_thread"], 1);
+
+    // The prose says "they deadlock each other"; the frames prove no cycle.
+    let (j, code) = json(&fixture("paste-prose-claims-cycle.txt"));
+    assert_eq!(code, 3, "{j:#}");
+    assert!(j["deadlocks"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(thread_by_lwp(&j, 1656)["activity"]["kind"], "sleep");
+    assert_eq!(thread_by_lwp(&j, 1487)["waits_for"]["kind"], "RDLOCK");
+    let (t, _) = text(&fixture("paste-prose-claims-cycle.txt"));
+    assert!(
+        t.starts_with("UNDETERMINED: the paste shows 2 of at least 266 threads"),
+        "{t}"
+    );
+    assert!(t.contains("ask for `thread apply all bt`"), "{t}");
+}

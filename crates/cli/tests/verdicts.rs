@@ -402,3 +402,40 @@ fn diff_says_which_snapshot_it_compares() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn a_banner_with_no_thread_is_no_locks_held_even_glued_onto_one_line() {
+    let glued = "Here is what it printed:\n\n\
+=======================================================================   === 18.20.0   \
+=== Currently Held Locks ==============================================   \
+=======================================================================   ===   \
+=== <pending> <lock#> (<file>): <lock type> <line num> <function> <lock name> <lock addr> (times locked)   \
+===   =======================================================================\n\nso nothing is locked?\n";
+    let o = run_stdin(&["-f", "text"], glued.as_bytes());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("no deadlock: no locks held (the dump lists no thread)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn thread_blocks_pasted_between_paragraphs_are_read_without_warnings() {
+    let dump = std::fs::read_to_string(
+        root().join("testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt"),
+    )
+    .expect("sample");
+    let ticket = format!(
+        "We upgraded on Monday.\n\nThe output of core show locks:\n\n{dump}\nThe two threads above never move.\nAny idea?\n"
+    );
+    let o = run_stdin(&["-f", "json"], ticket.as_bytes());
+    assert_eq!(o.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(j["verdict_kind"], "deadlock");
+    assert_eq!(
+        j["input"]["warnings"].as_array().map(Vec::len),
+        Some(0),
+        "{j:#}"
+    );
+}

@@ -36,6 +36,10 @@ pub struct Rejoined {
     pub width: usize,
 }
 
+/// No line of a dump comes near this: a longer one is no cut line (and joining
+/// onto it, which reads it again for every piece, would be quadratic).
+const MAX_JOINED: usize = 8 << 10;
+
 /// Join the wrapped lines of a `core show locks` dump; `None` when no line was cut.
 pub fn csl(input: &str) -> Option<Rejoined> {
     let mut out = Rejoined {
@@ -50,7 +54,9 @@ pub fn csl(input: &str) -> Option<Rejoined> {
     let mut open: Option<(Cow<'_, str>, usize, usize)> = None;
     for (i, raw) in input.split('\n').enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some((line, start, first_width)) = &mut open {
+        if let Some((line, start, first_width)) =
+            open.as_mut().filter(|(l, _, _)| l.len() < MAX_JOINED)
+        {
             if let Some(piece) = continuation(raw, line) {
                 if let Some(glue) = joins_onto(line, piece) {
                     if out.joins == 0 {

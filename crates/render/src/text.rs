@@ -98,6 +98,7 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     potential(w, r, &st)?;
     trylocks(w, r, &st)?;
     spinning(w, r, &st)?;
+    excerpt_threads(w, r, &st)?;
     notes(w, r, &st)?;
     anomalies(w, r, &st)?;
     next_steps(w, r, &st)?;
@@ -446,6 +447,32 @@ fn spinning(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()
     )?;
     for t in spinners {
         let doing = r.activity(t).unwrap_or_default();
+        writeln!(w, "  {} {doing}", r.thread_label(t))?;
+    }
+    Ok(())
+}
+
+/// In an excerpt of backtraces, what its other threads are doing: a bug marshal
+/// reads a paste thread by thread.
+fn excerpt_threads(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
+    const AT_MOST: usize = 20;
+    let s = r.snapshot;
+    if r.format != ast_locks_model::InputFormat::Gdb || s.all_threads || s.threads.len() > AT_MOST {
+        return Ok(());
+    }
+    let spinning = r.spinning();
+    let others: Vec<usize> = (0..s.threads.len())
+        .filter(|&t| r.analysis.waits[t].is_none() && !spinning.contains(&t))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", st.bold("The paste's other threads:"))?;
+    for t in others {
+        let doing = r
+            .activity(t)
+            .unwrap_or_else(|| "shows no frame".to_string());
         writeln!(w, "  {} {doing}", r.thread_label(t))?;
     }
     Ok(())

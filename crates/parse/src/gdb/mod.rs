@@ -16,7 +16,7 @@
 
 pub mod classify;
 pub mod grammar;
-mod reader;
+pub(crate) mod reader;
 
 pub use classify::{classify, LockWait};
 pub use grammar::{

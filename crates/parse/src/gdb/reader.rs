@@ -233,7 +233,10 @@ pub(super) fn logical_lines(input: &str) -> Vec<Logical<'_>> {
         }
         let indented = raw.starts_with([' ', '\t']);
         if open {
-            if let Some(last) = out.last_mut() {
+            // No line gdb prints comes near this: a longer one is no cut line
+            // (and a join that scanned it again for every line would be quadratic).
+            const MAX_JOINED: usize = 8 << 10;
+            if let Some(last) = out.last_mut().filter(|l| l.text.len() < MAX_JOINED) {
                 let gdb_indent = raw.starts_with("    ");
                 let place_next = text.starts_with("at ")
                     || text.starts_with("from ")

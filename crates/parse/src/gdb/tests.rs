@@ -248,3 +248,277 @@ fn real_22_sample_reads_the_cycle() {
     );
     assert!(dump.warnings.is_empty(), "{:?}", dump.warnings);
 }
+
+#[test]
+fn thread_identities_table() {
+    // (line, parser, number, pthread id, LWP, name)
+    type Row<'r> = (
+        &'r str,
+        fn(&str) -> Option<Header<'_>>,
+        u32,
+        Option<&'r str>,
+        Option<u64>,
+        Option<&'r str>,
+    );
+    let rows: &[Row] = &[
+        (
+            "[Switching to thread 164 (Thread 0x7f3111c5a700 (LWP 27844))]",
+            switching,
+            164,
+            Some("0x7f3111c5a700"),
+            Some(27844),
+            None,
+        ),
+        (
+            "[Current thread is 1 (Thread 0x7f448b97c6c0 (LWP 637628))]",
+            switching,
+            1,
+            Some("0x7f448b97c6c0"),
+            Some(637628),
+            None,
+        ),
+        (
+            "[Switching to thread 2 (LWP 123)]",
+            switching,
+            2,
+            None,
+            Some(123),
+            None,
+        ),
+        ("Thread 3 (process 42):", header, 3, None, Some(42), None),
+    ];
+    for (line, parse, num, pthread, lwp, name) in rows {
+        let h = parse(line).unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(
+            (h.num, h.pthread, h.lwp, h.name),
+            (*num, *pthread, *lwp, *name),
+            "{line}"
+        );
+    }
+    // `info threads` rows, gdb 13 and gdb 7.
+    type InfoRow<'r> = (&'r str, bool, u32, u64, Option<&'r str>, &'r str);
+    let rows: &[InfoRow] = &[
+        ("* 1    Thread 0x7f448b97c6c0 (LWP 637628) \"rtpengine\" 0x00007f44 in epoll_wait (epfd=3) at x.c:30", true, 1, 637628, Some("rtpengine"), "0x00007f44 in epoll_wait (epfd=3) at x.c:30"),
+        ("  37   Thread 0x7f44717fa6c0 (LWP 637648) \"poller 5\"  futex_wait (private=0) at f.h:146", false, 37, 637648, Some("poller 5"), "futex_wait (private=0) at f.h:146"),
+        ("  15 Thread 0x7f034f5d2720 (LWP 5768)  0x00007f034db2c09e in __lll_lock_wait_private () from /lib64/libc.so.6", false, 15, 5768, None, "0x00007f034db2c09e in __lll_lock_wait_private () from /lib64/libc.so.6"),
+    ];
+    for (line, current, num, lwp, name, frame_text) in rows {
+        let (c, h, f) = info_threads_row(line).unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(
+            (c, h.num, h.lwp, h.name, f),
+            (*current, *num, Some(*lwp), *name, *frame_text),
+            "{line}"
+        );
+    }
+    for not in [
+        "  Id   Target Id   Frame",
+        "12 threads wait",
+        "#3  f () at x.c:1",
+    ] {
+        assert!(info_threads_row(not).is_none(), "{not}");
+    }
+}
+
+#[test]
+fn frames_typed_or_shortened_by_hand() {
+    // (line, function, file, line, arguments)
+    type TypedRow<'r> = (&'r str, &'r str, Option<&'r str>, Option<u32>, &'r str);
+    let rows: &[TypedRow] = &[
+        ("#0  __lll_lock_wait", "__lll_lock_wait", None, None, ""),
+        (
+            "#1  pthread_mutex_lock",
+            "pthread_mutex_lock",
+            None,
+            None,
+            "",
+        ),
+        (
+            "#4  topic_add_subscription at stasis.c:1273",
+            "topic_add_subscription",
+            Some("stasis.c"),
+            Some(1273),
+            "",
+        ),
+        (
+            "#3 get_lock [Attempting to acquire lock: get_lock(lock=0x7f87e2bec228)]",
+            "get_lock",
+            None,
+            None,
+            "lock=0x7f87e2bec228",
+        ),
+        (
+            "#5  0x000055 in std::map<int, int>::find (this=0x1) at map.h:10",
+            "std::map<int, int>::find",
+            Some("map.h"),
+            Some(10),
+            "this=0x1",
+        ),
+        (
+            "#0  0x00007f42e82ef775 in clock_nanosleep@GLIBC_2.2.5 () from /lib64/libc.so.6",
+            "clock_nanosleep@GLIBC_2.2.5",
+            None,
+            None,
+            "",
+        ),
+    ];
+    for (line, function, file, lineno, args) in rows {
+        let f = frame(line).unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(
+            (&*f.function, f.file.as_deref(), f.line, &*f.args),
+            (*function, *file, *lineno, *args),
+            "{line}"
+        );
+    }
+    for not in ["#1 is the culprit here", "# Heading", "#12345"] {
+        assert!(frame(not).is_none(), "{not}");
+    }
+}
+
+fn paste(text: &str) -> ast_locks_model::Snapshot<'static> {
+    let dump = parse_str(text).expect("reads").into_owned();
+    dump.snapshots.into_iter().next().expect("a snapshot")
+}
+
+#[test]
+fn owner_evidence_printed_in_the_paste() {
+    let frames = "[Switching to thread 7 (Thread 0x7f00 (LWP 700))]\n\
+#0  __lll_lock_wait (futex=futex@entry=0x5610, private=0) at lowlevellock.c:52\n\
+#1  0x00007f in __GI___pthread_mutex_lock (mutex=0x5610) at ../nptl/pthread_mutex_lock.c:80\n\
+#2  0x000055 in __ast_pthread_mutex_lock (filename=0x1 \"chan.c\", lineno=9, func=0x2 \"f\", mutex_name=0x3 \"&l\", t=0x5610) at lock.c:353\n\
+#3  0x000056 in f () at chan.c:9\n";
+    // (what follows the stack, the owner LWP read)
+    let rows: &[(&str, u64)] = &[
+        ("(gdb) x/3dw 0x5610\n0x5610:\t2\t1\t701\n", 701),
+        ("(gdb) x/3d 0x5610\n0x5610 <lock>: 2       1       702\n", 702),
+        ("(gdb) frame 1\n#1  0x00007f in __GI___pthread_mutex_lock (mutex=0x5610) at ../nptl/pthread_mutex_lock.c:80\n(gdb) p *mutex\n$1 = {__data = {__lock = 2, __count = 0, __owner = 703, __nusers = 1}, __align = 2}\n", 703),
+        ("(gdb) frame 1\n(gdb) p mutex->__data.__owner\n$2 = 704\n", 704),
+        ("(gdb) p *(pthread_mutex_t *) 0x5610\n$3 = pthread_mutex_t = {Type = Normal, Status = Acquired, possibly with waiters, Owner ID = 705, Robust = No, Shared = No, Protocol = None}\n", 705),
+        ("(gdb) frame 2\n(gdb) p *t\n$4 = {mutex = {__data = {__lock = 2, __count = 1, __owner = 706, __nusers = 1, __kind = 1}}, track = 0x0, flags = {tracking = 1, setup = 1}}\n", 706),
+    ];
+    for (evidence, lwp) in rows {
+        let s = paste(&format!("{frames}{evidence}"));
+        let owners: Vec<(u64, u64)> = s.owners.iter().map(|o| (o.addr, o.lwp)).collect();
+        assert_eq!(owners, vec![(0x5610, *lwp)], "{evidence}");
+    }
+    // The owner is the waiting thread itself: it holds what it waits for.
+    let s = paste(&format!("{frames}(gdb) x/3dw 0x5610\n0x5610:\t2\t1\t700\n"));
+    let t = &s.threads[0];
+    assert_eq!(t.gdb_num, Some(7));
+    assert!(
+        t.entries
+            .iter()
+            .any(|e| e.is_holding() && e.addr == "0x5610"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn stacks_are_sorted_into_their_threads() {
+    // A bare bt, then another: two unnamed stacks.
+    let s = paste("#0  __lll_lock_wait () at x.S:1\n#1  0x1 in pthread_mutex_lock (mutex=0x10) at m.c:2\n#2  0x2 in a () at a.c:3\n\nand another one:\n#0  poll () at p.c:1\n#1  0x3 in b () at b.c:4\n");
+    let ids: Vec<&str> = s.threads.iter().map(|t| &*t.id).collect();
+    assert_eq!(ids, ["unnamed stack 1", "unnamed stack 2"]);
+    // Pieces of one stack pasted apart: levels go on, one stack.
+    let s = paste("#0  __lll_lock_wait () at x.S:1\n#1  0x1 in pthread_mutex_lock (mutex=0x10) at m.c:2\nthen, further down:\n#7  0x2 in a () at a.c:3\n#8  0x3 in main () at m.c:1\n");
+    assert_eq!(s.threads.len(), 1);
+    assert_eq!(
+        s.threads[0]
+            .stack
+            .iter()
+            .map(|f| f.level)
+            .collect::<Vec<_>>(),
+        [0, 1, 7, 8]
+    );
+    // A session: `thread 2`, `bt`, then `thread apply all bt` shows it again.
+    let s = paste("(gdb) thread 2\n[Switching to thread 2 (Thread 0xb (LWP 12))]\n#0  poll () at p.c:1\n(gdb) bt\n#0  poll () at p.c:1\n#1  0x3 in b () at b.c:4\n(gdb) thread apply all bt\n\nThread 2 (Thread 0xb (LWP 12)):\n#0  poll () at p.c:1\n#1  0x3 in b () at b.c:4\n\nThread 1 (Thread 0xa (LWP 11)):\n#0  pause () at p.c:9\n");
+    let ids: Vec<(&str, Option<u32>, usize)> = s
+        .threads
+        .iter()
+        .map(|t| (&*t.id, t.gdb_num, t.stack.len()))
+        .collect();
+    assert_eq!(ids, [("0xa", Some(1), 1), ("0xb", Some(2), 2)]);
+    assert!(s.all_threads);
+    // Processes named before their stacks (`kamctl trap`).
+    let s = paste("---start 21253 -----\n#0  0x1 in syscall () from /lib64/libc.so.6\n#1  0x2 in futex_get (lock=0x7f03) at futexlock.h:121\n---end 21253 ---\n---start 21247 ---\n#0  0x1 in epoll_wait () from /lib64/libc.so.6\n");
+    let ids: Vec<(&str, Option<u64>)> = s.threads.iter().map(|t| (&*t.id, t.lwp)).collect();
+    assert_eq!(
+        ids,
+        [("PID 21253", Some(21253)), ("PID 21247", Some(21247))]
+    );
+    assert_eq!(s.threads[0].waiting().map(|e| &*e.addr), Some("0x7f03"));
+    assert!(!s.all_threads);
+}
+
+#[test]
+fn what_the_paste_says_of_its_program() {
+    let rows: &[(&str, Option<&str>)] = &[
+        ("Core was generated by `/usr/bin/rtpengine --config-file=/etc/r.conf'.\n#0  poll () at p.c:1\n", Some("/usr/bin/rtpengine")),
+        ("root@pbx:~# gdb /usr/sbin/asterisk core.27801\n#0  poll () at p.c:1\n", Some("/usr/sbin/asterisk")),
+        ("$ gdb -p 4242 kamailio\n#0  poll () at p.c:1\n", Some("kamailio")),
+        ("gdb attached to it:\n#0  poll () at p.c:1\n", None),
+        ("Reading symbols from /usr/sbin/opensips...\n#0  poll () at p.c:1\n", Some("/usr/sbin/opensips")),
+    ];
+    for (text, want) in rows {
+        assert_eq!(paste(text).program.as_deref(), *want, "{text}");
+    }
+}
+
+#[test]
+fn spinning_and_waiting_without_an_address() {
+    let spin = stack_of(
+        "#0  0x00007fa37a4ac017 in __GI_sched_yield () at ../sysdeps/unix/syscall-template.S:120
+         #1  0x000055c9d8a4334c in ast_unreal_lock_all (p=0x1, outchan=0x2, outowner=0x3) at core_unreal.c:73
+         #2  0x000055c9d8a433a2 in ast_unreal_queue_frame (p=0x1) at core_unreal.c:240",
+    );
+    let (activity, wait) = classify(&spin);
+    assert_eq!(
+        (activity.kind, activity.frame),
+        (ActivityKind::Spin, Some(1))
+    );
+    assert!(wait.is_none());
+    // OpenSIPS: a spin lock that cannot be had, with its address.
+    let shm = stack_of(
+        "#0  0x00007feb5b4232f7 in sched_yield () from /lib64/libc.so.6
+         #1  0x00000000004bd305 in get_lock (lock=0x7feb478bbc40) at fastlock.h:182
+         #2  tcpconn_destroy (tcpconn=0x7feb478bbc28) at net/net_tcp.c:1502",
+    );
+    let (activity, wait) = classify(&shm);
+    assert_eq!(activity.kind, ActivityKind::Spin);
+    assert_eq!(wait.and_then(|w| w.addr).as_deref(), Some("0x7feb478bbc40"));
+    // Typed by hand: a lock wait whose address no frame shows.
+    let typed =
+        stack_of("#0  __lll_lock_wait\n#1  pthread_mutex_lock\n#2  ast_hangup at channel.c:2612");
+    let (activity, wait) = classify(&typed);
+    assert_eq!(activity.kind, ActivityKind::LockWait);
+    let w = wait.expect("a wait");
+    assert_eq!((w.kind, w.addr), (LockKind::Mutex, None));
+    // A wrapper over a C library without symbols.
+    let stripped = stack_of(
+        "#0  0x00007f1 in ?? () from /lib64/libpthread.so.0
+         #1  0x00007f2 in ?? () from /lib64/libpthread.so.0
+         #2  0x000055 in switch_mutex_lock (lock=0x7f9c3c02a350) at src/switch_apr.c:319
+         #3  0x000056 in conference_list_pretty (conference=0x1) at mod_conference.c:1744",
+    );
+    let (activity, wait) = classify(&stripped);
+    assert_eq!(activity.kind, ActivityKind::LockWait);
+    assert_eq!(wait.and_then(|w| w.addr).as_deref(), Some("0x7f9c3c02a350"));
+}
+
+#[test]
+fn gdb_and_mail_line_cuts_are_joined() {
+    // gdb's own width (four blanks), and a 40-column fold.
+    let lines = reader::logical_lines("#2  0x000055f4ea1ed3c8 in __ast_pthread_mutex_lock (filename=<optimized out>, lineno=lineno@entry=639, func=<optimized out>,\n    mutex_name=mutex_name@entry=0x55f4ea34c5dc \"caller\", t=<optimized out>) at lock.c:353\n#0  futex_wait (private=0, expected=2, futex_word=0x55c9d8a460c0 <self_lock>)\n    at ../sysdeps/nptl/futex-internal.h:146\n#1  0x000055d80d1112a4 in monitor_sig_fl\nags (unused=0x0) at asterisk.c:33\n73\n");
+    let texts: Vec<&str> = lines.iter().map(|l| &*l.text).collect();
+    assert_eq!(
+        texts,
+        [
+            "#2  0x000055f4ea1ed3c8 in __ast_pthread_mutex_lock (filename=<optimized out>, lineno=lineno@entry=639, func=<optimized out>, mutex_name=mutex_name@entry=0x55f4ea34c5dc \"caller\", t=<optimized out>) at lock.c:353",
+            "#0  futex_wait (private=0, expected=2, futex_word=0x55c9d8a460c0 <self_lock>) at ../sysdeps/nptl/futex-internal.h:146",
+            "#1  0x000055d80d1112a4 in monitor_sig_flags (unused=0x0) at asterisk.c:3373",
+        ]
+    );
+    // gdb's echo of the source line is not a cut line number.
+    let lines =
+        reader::logical_lines("#3  f (a=1) at x.c:93\n93\t./x.c: No such file or directory.\n");
+    assert_eq!(lines.len(), 2);
+}
