@@ -470,9 +470,11 @@ fn excerpt_threads(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Re
     writeln!(w)?;
     writeln!(w, "{}", st.bold("The paste's other threads:"))?;
     for t in others {
-        let doing = r
-            .activity(t)
-            .unwrap_or_else(|| "shows no frame".to_string());
+        let doing = if s.threads[t].stack.is_empty() {
+            "is named, but the paste shows none of its frames".to_string()
+        } else {
+            r.activity(t).unwrap_or_default()
+        };
         writeln!(w, "  {} {doing}", r.thread_label(t))?;
     }
     Ok(())
