@@ -29,6 +29,7 @@
 
 pub mod diagnose;
 pub mod lockorder;
+pub mod refs;
 pub mod series;
 pub mod verdict;
 

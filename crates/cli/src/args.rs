@@ -188,6 +188,10 @@ pub enum Command {
     },
     /// Print the man page (roff) to standard output
     Man,
+    /// Reference leaks (with the references never released), use after free and
+    /// releases below zero in an Asterisk refs log (`refdebug = yes`): what
+    /// refcounter.py does, and more
+    Refs(Box<RefsArgs>),
     /// Print the gdb commands that look up the owner of every awaited lock in
     /// FILE (backtraces or a dump), to run on the core or process and feed back
     /// with --owners
@@ -216,6 +220,124 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = parse_snapshot)]
         new_snapshot: Option<usize>,
     },
+}
+
+pub const REFS_EXAMPLES: &str = "\
+Examples:
+  ast-locks refs /var/log/asterisk/refs          leaks, use after free, below zero
+  ast-locks refs refs.gz -o report.md            for a ticket (tables, leak map)
+  ast-locks refs refs -f refcounter              refcounter.py's layout
+  ast-locks refs refs --history 0x55d79c5a7318   every lifetime at one address
+  ast-locks refs refs -f json | jq '.leaked[].unreleased'
+  ast-locks refs refs -o leaks.svg               the leak map
+
+Exit status: 0 nothing --fail-on names, 1 a finding (leaks, invalid references,
+skewed objects or objects only a graceful stop releases, by default), 2 error.";
+
+/// `ast-locks refs`: what to read and how to report.
+#[derive(Debug, Args)]
+#[command(after_help = REFS_EXAMPLES)]
+pub struct RefsArgs {
+    /// The refs log (`/var/log/asterisk/refs`, or the legacy `/tmp/refs`); `.gz`
+    /// is read transparently; `-` or nothing reads standard input
+    pub file: Option<PathBuf>,
+
+    /// Output format [default: from the -o extension, else text]
+    #[arg(short, long, value_enum)]
+    pub format: Option<RefsFormatArg>,
+
+    /// Write the output to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print every lifetime at this address (text or json)
+    #[arg(long, value_name = "ADDR", value_parser = parse_address)]
+    pub history: Option<u64>,
+
+    /// Every object, site and invalid reference, with its history
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// What makes the exit status 1 (comma-separated)
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "leak,invalid,skewed,shutdown"
+    )]
+    pub fail_on: Vec<RefsFailOn>,
+
+    /// When to colour the text report (never when NO_COLOR is set)
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// No progress bar on standard error
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RefsFormatArg {
+    /// Report for people (verdict first)
+    Text,
+    /// Markdown for a ticket, with the leak map in mermaid
+    #[value(alias = "md")]
+    Markdown,
+    /// Self-contained HTML, histories folded
+    Html,
+    /// JSON for scripts (schema_version 1)
+    Json,
+    /// refcounter.py's layout (sections, per-object histories)
+    Refcounter,
+    /// The leak map as Graphviz DOT
+    Dot,
+    /// The leak map as SVG (no Graphviz needed)
+    Svg,
+    /// The leak map as a mermaid flowchart
+    Mermaid,
+}
+
+impl RefsFormatArg {
+    /// The format a file name asks for.
+    pub fn from_extension(path: &Path) -> Option<RefsFormatArg> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "txt" | "text" => RefsFormatArg::Text,
+            "md" | "markdown" => RefsFormatArg::Markdown,
+            "html" | "htm" => RefsFormatArg::Html,
+            "json" => RefsFormatArg::Json,
+            "dot" | "gv" => RefsFormatArg::Dot,
+            "svg" => RefsFormatArg::Svg,
+            "mmd" | "mermaid" => RefsFormatArg::Mermaid,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RefsFailOn {
+    /// Objects alive at the end with a reference never released
+    Leak,
+    /// References to freed objects, releases below zero
+    Invalid,
+    /// Objects alive at the end whose start is not in the log
+    Skewed,
+    /// Objects alive only because Asterisk was not stopped gracefully
+    Shutdown,
+}
+
+/// `0x55d79c5a7318` (or without `0x`).
+fn parse_address(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let hex = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    u64::from_str_radix(hex, 16).map_err(|_| format!("`{s}` is not an address (0x55d79c5a7318)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

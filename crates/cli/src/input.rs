@@ -109,6 +109,57 @@ pub fn read_input(path: &Path) -> Result<(String, Vec<u8>, usize), Failure> {
     Ok((name, bytes, cut))
 }
 
+/// A stream to read once, start to end (refs logs are read this way: they can
+/// be gigabytes): its name, the reader (gzip undone) and the size on disk.
+pub struct Stream {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    /// The file itself, to refuse writing the output over it.
+    pub path: Option<std::path::PathBuf>,
+}
+
+/// Open a file (`-` or nothing: standard input) as a [`Stream`]; `counted`
+/// wraps the raw bytes before gzip is undone (for a progress bar).
+pub fn open_stream(
+    path: Option<&Path>,
+    what: &str,
+    counted: impl FnOnce(Box<dyn Read + Send>, Option<u64>) -> Box<dyn Read + Send>,
+) -> Result<Stream, Failure> {
+    let stdin = path.is_none_or(|p| p.as_os_str() == "-");
+    let name = match path {
+        Some(p) if !stdin => p.display().to_string(),
+        _ => "<stdin>".to_string(),
+    };
+    let cannot = |e: io::Error| Failure(format!("{name}: cannot read: {e}"));
+    let (raw, size, file_path): (Box<dyn Read + Send>, Option<u64>, _) = match path {
+        Some(p) if !stdin => {
+            if p.is_dir() {
+                return Err(Failure(format!("{name}: is a directory; expected {what}")));
+            }
+            let file = std::fs::File::open(p).map_err(cannot)?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(file), size, Some(p.to_path_buf()))
+        }
+        _ => (Box::new(io::stdin()), None, None),
+    };
+    let mut reader = io::BufReader::with_capacity(1 << 16, counted(raw, size));
+    // gzip is recognised by its magic bytes, whatever the file is called.
+    let gzip = reader
+        .fill_buf()
+        .map_err(cannot)?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    Ok(Stream {
+        name,
+        reader,
+        path: file_path,
+    })
+}
+
 /// One input file, read and recognised.
 pub struct Input {
     /// The file's name for messages (`<stdin>` for standard input).

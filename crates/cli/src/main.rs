@@ -14,6 +14,7 @@ mod gdb;
 mod input;
 mod join;
 mod output;
+mod progress;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Man) => cmd::docs::man(),
         Some(Command::GdbCommands { file }) => cmd::gdb_commands::run(file),
         Some(Command::Capture(c)) => cmd::capture::run(c),
+        Some(Command::Refs(r)) => cmd::refs::run(r),
         Some(Command::Diff {
             old,
             new,

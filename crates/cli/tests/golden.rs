@@ -111,7 +111,7 @@ fn inputs() -> Vec<PathBuf> {
         entries.sort();
         for p in entries {
             if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "golden") {
+                if p.file_name().is_some_and(|n| n != "golden" && n != "refs") {
                     walk(&p, out);
                 }
             } else if p.extension().is_some_and(|e| e == "txt") {

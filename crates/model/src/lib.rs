@@ -19,6 +19,8 @@
 //! assert_eq!(snapshot.threads[0].waiting().map(|e| &*e.addr), Some("0x7f67a50f1140"));
 //! ```
 
+pub mod refs;
+
 use std::borrow::Cow;
 use std::fmt;
 

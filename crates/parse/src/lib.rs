@@ -22,6 +22,7 @@ pub mod csl;
 pub mod gdb;
 pub mod join;
 pub mod owners;
+pub mod refs;
 pub mod rejoin;
 
 /// Show at most this many characters of a line in a message.

@@ -12,7 +12,7 @@ use ast_locks_analysis::Root;
 use std::io::{self, Write};
 
 /// Text inside an element or a quoted attribute.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

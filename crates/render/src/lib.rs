@@ -33,6 +33,7 @@ pub mod gdbcmd;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod refs;
 pub mod svg;
 pub mod text;
 pub mod view;

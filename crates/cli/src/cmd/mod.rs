@@ -4,4 +4,5 @@ pub mod capture;
 pub mod diff;
 pub mod docs;
 pub mod gdb_commands;
+pub mod refs;
 pub mod report;

@@ -1,0 +1,139 @@
+//! Asterisk refs logs, every shape Asterisk has written since 1.6: one line at a
+//! time, borrowed, so that a multi-gigabyte log streams through.
+//!
+//! - [`csv`]: `addr,delta,tid,file,line,func,state,tag` (1.8.28/11.10/12.3 and
+//!   later), with every state variant: `**constructor**`, `**constructor**N**M**`,
+//!   `**destructor**`, `**destructor**lock-state:X**`, `**invalid**` and integers
+//!   (including `-1`); the tag is the rest of the line and may hold commas.
+//! - [`legacy`]: the space-separated `/tmp/refs` lines of 1.6 to 11.9
+//!   (`0x8930fd8 +1   chan_sip.c:21467:reload_config (tag) [@1]`, `=1` constructors,
+//!   `**call destructor**`).
+//!
+//! [`GRAMMAR`] is what the streaming analysis is given.
+//!
+//! ```
+//! use ast_locks_model::refs::LineState;
+//! let line = b"0x55a4e9502d78,-2,28975,res_refs_demo.c,500,r4_over_release,**invalid**,r4c release by 2 (BUG)";
+//! let parsed = ast_locks_parse::refs::parse_line(line).unwrap();
+//! assert_eq!((parsed.addr, parsed.delta, parsed.state), (0x55a4e9502d78, -2, LineState::Invalid));
+//! assert_eq!(parsed.tag, b"r4c release by 2 (BUG)");
+//! ```
+
+pub mod csv;
+pub mod legacy;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use ast_locks_model::refs::{RefLine, RefLineError, RefsFormat, RefsGrammar};
+
+/// The refs grammar, for [`ast_locks_model::refs::RefsGrammar`] users.
+pub const GRAMMAR: RefsGrammar = RefsGrammar {
+    key,
+    parse: parse_line,
+};
+
+/// An address is at most this long (`0x` and 16 hex digits, or `(nil)`).
+const MAX_ADDR: usize = 18;
+
+/// The address as written: the bytes before the first `,` (CSV) or space
+/// (legacy). Called for every line of a log by every worker, so the first 16
+/// bytes are searched a word at a time.
+pub fn key(line: &[u8]) -> &[u8] {
+    if let Some(word) = line.get(..16) {
+        for (half, bytes) in word.chunks_exact(8).enumerate() {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(bytes);
+            let w = u64::from_le_bytes(eight);
+            let found = has_byte(w, b',') | has_byte(w, b' ');
+            if found != 0 {
+                let end = half * 8 + (found.trailing_zeros() / 8) as usize;
+                return &line[..end];
+            }
+        }
+    }
+    let head = &line[..line.len().min(MAX_ADDR + 1)];
+    match head.iter().position(|&b| b == b',' || b == b' ') {
+        Some(end) => &head[..end],
+        None => head,
+    }
+}
+
+/// The high bit of every byte of `w` that equals `b` (exact for the lowest
+/// such byte, which is all [`key`] needs).
+fn has_byte(w: u64, b: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Which format a line is in, from the byte after its address.
+pub fn format_of(line: &[u8]) -> Option<RefsFormat> {
+    match line.get(key(line).len()) {
+        Some(b',') => Some(RefsFormat::Csv),
+        Some(b' ') => Some(RefsFormat::Legacy),
+        _ => None,
+    }
+}
+
+/// Read one line (without its newline; a trailing `\r` is ignored).
+pub fn parse_line(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match format_of(line) {
+        Some(RefsFormat::Csv) => csv::parse(line),
+        Some(RefsFormat::Legacy) => legacy::parse(line),
+        None => Err(RefLineError {
+            column: key(line).len() + 1,
+            expected: "an object address followed by `,` or a space",
+        }),
+    }
+}
+
+/// `0x` and lowercase or uppercase hex digits, as glibc's `%p` prints them.
+pub(crate) fn parse_addr(text: &[u8]) -> Option<u64> {
+    let hex = text
+        .strip_prefix(b"0x")
+        .or_else(|| text.strip_prefix(b"0X"))?;
+    if hex.is_empty() || hex.len() > 16 {
+        return None;
+    }
+    let mut value = 0u64;
+    for &b in hex {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u64::from(digit);
+    }
+    Some(value)
+}
+
+/// Decimal digits, with an optional sign: `+1`, `-2`, `3`.
+pub(crate) fn parse_signed(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let magnitude = parse_unsigned(digits)?;
+    let magnitude = i64::try_from(magnitude).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Decimal digits only.
+pub(crate) fn parse_unsigned(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut value = 0u64;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(b - b'0');
+    }
+    Some(value)
+}

@@ -1,0 +1,148 @@
+//! One row per line shape Asterisk has written, and per way a line goes bad.
+
+use super::*;
+use ast_locks_model::refs::{LineState, LockUse};
+
+fn ok(line: &str) -> RefLine<'_> {
+    match parse_line(line.as_bytes()) {
+        Ok(l) => l,
+        Err(e) => panic!("{line}: {e}"),
+    }
+}
+
+#[test]
+fn csv_line_shapes_of_every_generation() {
+    let ctor = |overhead, size| LineState::Constructor { overhead, size };
+    let dtor = |lock| LineState::Destructor { lock };
+    #[rustfmt::skip]
+    let table: &[(&str, u64, i64, LineState, &str)] = &[
+        // 16.1 and later: sizes and lock-state
+        ("0x55a4e94e99e0,+1,28975,res_refs_demo.c,465,r4_over_release,**constructor**64**40**,r4a alloc (owner A)",
+            0x55a4e94e99e0, 1, ctor(Some(64), Some(40)), "r4a alloc (owner A)"),
+        ("0x55a4e94e99e0,-1,28975,res_refs_demo.c,471,r4_over_release,**destructor**lock-state:unused**,r4a owner A releases again (BUG)",
+            0x55a4e94e99e0, -1, dtor(LockUse::Unused), "r4a owner A releases again (BUG)"),
+        ("0x1,-1,1,a.c,1,f,**destructor**lock-state:used**,", 1, -1, dtor(LockUse::Used), ""),
+        ("0x1,-1,1,a.c,1,f,**destructor**lock-state:none**,", 1, -1, dtor(LockUse::None), ""),
+        // 15.7 with DEBUG_THREADS: lockobj is a value of its own
+        ("0x1,-1,1,a.c,1,f,**destructor**lock-state:lockobj**,", 1, -1, dtor(LockUse::Lockobj), ""),
+        ("0x1,-1,1,a.c,1,f,**destructor**lock-state:invalid**,", 1, -1, dtor(LockUse::Invalid), ""),
+        // 1.8.28 to 16.0: no sizes, no lock-state
+        ("0x8930fd8,+1,4021,chan_sip.c,8123,build_peer,**constructor**,allocate a peer struct",
+            0x8930fd8, 1, ctor(None, None), "allocate a peer struct"),
+        ("0x8930fd8,-1,4021,chan_sip.c,3421,unref_peer,**destructor**,unref peer",
+            0x8930fd8, -1, dtor(LockUse::NotLogged), "unref peer"),
+        // invalid: bad magic, or below zero (a release by 2)
+        ("0x55a4e9502d78,-2,28975,res_refs_demo.c,500,r4_over_release,**invalid**,r4c release by 2 (BUG)",
+            0x55a4e9502d78, -2, LineState::Invalid, "r4c release by 2 (BUG)"),
+        // a destructor or invalid line with a positive change has no `+`
+        ("0x1,1,7,a.c,9,f,**invalid**,late", 1, 1, LineState::Invalid, "late"),
+        // counts, including 11.11–13's -1 for an invalid object, and big ones
+        ("0x56067c92bed0,+1,28671,res_refs_demo.c,257,r1_clean,1,", 0x56067c92bed0, 1, LineState::Count(1), ""),
+        ("0x1,-1,7,a.c,9,f,-1,bad", 1, -1, LineState::Count(-1), "bad"),
+        ("0x1,+5,7,a.c,9,f,100000,many", 1, 5, LineState::Count(100_000), "many"),
+        // tags with commas, spaces and an empty tag
+        ("0x55f3cd773c18,+1,28435,codec.c,303,__ast_codec_register_with_format,**constructor**24**96**,ITU G.722.1 Annex C, (Siren14, licensed from Polycom)",
+            0x55f3cd773c18, 1, ctor(Some(24), Some(96)), "ITU G.722.1 Annex C, (Siren14, licensed from Polycom)"),
+        ("0x1,+1,7,a.c,9,f,1,a,b,,c", 1, 1, LineState::Count(1), "a,b,,c"),
+        // CRLF from a copy through Windows
+        ("0x1,+1,7,a.c,9,f,1,crlf\r", 1, 1, LineState::Count(1), "crlf"),
+        // uppercase hex and 64-bit addresses
+        ("0xFFFFFFFFFFFFFFF0,+1,7,a.c,9,f,1,", 0xFFFF_FFFF_FFFF_FFF0, 1, LineState::Count(1), ""),
+    ];
+    for (line, addr, delta, state, tag) in table {
+        let l = ok(line);
+        assert_eq!(
+            (l.addr, l.delta, l.state),
+            (*addr, *delta, *state),
+            "{line}"
+        );
+        assert_eq!(l.tag, tag.as_bytes(), "{line}");
+    }
+    let l =
+        ok("0x55a4e94e99e0,+1,28975,res_refs_demo.c,469,r4_over_release,1,r4a owner B takes ref");
+    assert_eq!(l.thread, Some(28975));
+    assert_eq!(
+        (l.file, l.line, l.function),
+        (&b"res_refs_demo.c"[..], 469, &b"r4_over_release"[..])
+    );
+}
+
+#[test]
+fn legacy_line_shapes() {
+    #[rustfmt::skip]
+    let table: &[(&str, u64, i64, LineState, &str, &str)] = &[
+        ("0x8930fd8 +1   chan_sip.c:21467:reload_config (link peer into peer table) [@1]",
+            0x8930fd8, 1, LineState::Count(1), "link peer into peer table", "reload_config"),
+        ("0x8930fd8 -1   chan_sip.c:3421:unref_peer (unref_peer: from sip_destroy_peer_fn (nested (parens))) [@2]",
+            0x8930fd8, -1, LineState::Count(2), "unref_peer: from sip_destroy_peer_fn (nested (parens))", "unref_peer"),
+        ("0x8930fd8 =1   chan_sip.c:21460:build_peer (allocate a peer struct)",
+            0x8930fd8, 1, LineState::Constructor { overhead: None, size: None }, "allocate a peer struct", "build_peer"),
+        ("0x8930fd8 **call destructor** chan_sip.c:3421:unref_peer (unref peer)",
+            0x8930fd8, 0, LineState::CallDestructor, "unref peer", "unref_peer"),
+        // 1.8.0 and 10: -1 for an object that failed the magic check
+        ("0xb7a03e10 -1   chan_iax2.c:1700:iax2_destroy_helper (bad) [@-1]",
+            0xb7a03e10, -1, LineState::Count(-1), "bad", "iax2_destroy_helper"),
+        ("0xb7a03e10 +1   a.c:1:f () [@3]", 0xb7a03e10, 1, LineState::Count(3), "", "f"),
+    ];
+    for (line, addr, delta, state, tag, function) in table {
+        let l = ok(line);
+        assert_eq!(
+            (l.addr, l.delta, l.state),
+            (*addr, *delta, *state),
+            "{line}"
+        );
+        assert_eq!(
+            (l.tag, l.function, l.thread),
+            (tag.as_bytes(), function.as_bytes(), None),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn damaged_lines_say_where_and_what() {
+    #[rustfmt::skip]
+    let table: &[(&str, usize, &str)] = &[
+        ("", 1, "address"),
+        ("garbage", 8, "address"),
+        ("0x1,+1,7,a.c,9,f", 17, "cut short"),
+        ("0x1,+1,7,a.c,9,f,1", 19, "tag after the state"),
+        ("0xZZ,+1,7,a.c,9,f,1,", 1, "object address"),
+        ("0x1,x,7,a.c,9,f,1,", 5, "reference change"),
+        ("0x1,0,7,a.c,9,f,1,", 5, "reference change"),
+        ("0x1,+1,T,a.c,9,f,1,", 8, "thread id"),
+        ("0x1,+1,7,,9,f,1,", 10, "file"),
+        ("0x1,+1,7,a.c,x,f,1,", 14, "line number"),
+        ("0x1,+1,7,a.c,9,f,**constructor,", 18, "state"),
+        ("0x1,+1,7,a.c,9,f,**destructor**lock-state:maybe**,", 18, "state"),
+        ("0x1,+1,7,a.c,9,f,two,", 18, "state"),
+        ("0x1 +1   nolocation (t) [@1]", 10, "file:line:function"),
+        ("0x1 ?1   a.c:1:f (t) [@1]", 5, "change"),
+        ("0x1 +1   a.c:1:f no parens", 18, "tag in parentheses"),
+    ];
+    for (line, column, expected) in table {
+        let e = parse_line(line.as_bytes()).expect_err(line);
+        assert_eq!(e.column, *column, "{line}: {e}");
+        assert!(e.expected.contains(expected), "{line}: {e}");
+    }
+}
+
+#[test]
+fn the_key_is_the_address_as_written() {
+    assert_eq!(key(b"0x1a2b,+1,..."), b"0x1a2b");
+    assert_eq!(key(b"0x1a2b +1 ..."), b"0x1a2b");
+    assert_eq!(key(b""), b"");
+    assert!(key(&[b'7'; 1000]).len() <= MAX_ADDR + 1);
+}
+
+#[test]
+fn binary_and_huge_fields_are_errors_not_panics() {
+    let junk: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    for chunk in junk.chunks(37) {
+        let _ = parse_line(chunk);
+    }
+    let long_number = format!("0x1,+{},7,a.c,9,f,1,", "9".repeat(40));
+    assert!(parse_line(long_number.as_bytes()).is_err());
+    let long_line = format!("0x1,{}", ",".repeat(100_000));
+    assert!(parse_line(long_line.as_bytes()).is_err());
+}
