@@ -169,8 +169,9 @@ fn read_chunks(
     let mut total = 0u64;
     let mut carry: Vec<u8> = Vec::new();
     let mut read_error = None;
+    let mut pool = Pool::default();
     loop {
-        let mut data = Vec::with_capacity(CHUNK.max(carry.len()) + 1);
+        let mut data = pool.take();
         data.append(&mut carry);
         let want = CHUNK.saturating_sub(data.len());
         let before = data.len();
@@ -215,9 +216,38 @@ fn read_chunks(
                     return Err(io::Error::other("a worker thread stopped unexpectedly"));
                 }
             }
+            pool.sent(chunk);
         }
         if eof {
             return Ok((total, read_error));
+        }
+    }
+}
+
+/// Chunk buffers the workers are done with, used again: memory already
+/// mapped is filled faster than fresh pages, and the footprint stays flat.
+#[derive(Default)]
+struct Pool {
+    sent: Vec<Arc<Chunk>>,
+}
+
+impl Pool {
+    fn take(&mut self) -> Vec<u8> {
+        if let Some(i) = self.sent.iter().position(|c| Arc::strong_count(c) == 1) {
+            let mut chunk = self.sent.swap_remove(i);
+            if let Some(c) = Arc::get_mut(&mut chunk) {
+                let mut data = std::mem::take(&mut c.data);
+                data.clear();
+                return data;
+            }
+        }
+        Vec::with_capacity(CHUNK + 1)
+    }
+
+    fn sent(&mut self, chunk: Arc<Chunk>) {
+        // As many as can be in flight: queued, being read, and one spare.
+        if self.sent.len() < QUEUE + 3 {
+            self.sent.push(chunk);
         }
     }
 }

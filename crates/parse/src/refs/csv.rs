@@ -71,21 +71,30 @@ fn split(line: &[u8]) -> Result<Fields, RefLineError> {
     let mut commas = [0usize; 7];
     let mut found = 0;
     let mut base = 0;
-    while found < 7 && base < line.len() {
-        let mut word = [0u8; 8];
-        let n = (line.len() - base).min(8);
-        word[..n].copy_from_slice(&line[base..base + n]);
-        let mut mask = comma_bytes(u64::from_le_bytes(word));
-        while mask != 0 && found < 7 {
-            let at = base + (mask.trailing_zeros() / 8) as usize;
-            if at >= line.len() {
-                break;
-            }
-            commas[found] = at;
+    'words: while let Some(word) = line.get(base..base + 8) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let mut mask = comma_bytes(u64::from_le_bytes(eight));
+        while mask != 0 {
+            commas[found] = base + (mask.trailing_zeros() / 8) as usize;
             found += 1;
+            if found == 7 {
+                break 'words;
+            }
             mask &= mask - 1;
         }
         base += 8;
+    }
+    if found < 7 {
+        for (i, &b) in line.iter().enumerate().skip(base) {
+            if b == b',' {
+                commas[found] = i;
+                found += 1;
+                if found == 7 {
+                    break;
+                }
+            }
+        }
     }
     if found < 7 {
         return Err(RefLineError {
