@@ -11,6 +11,8 @@
 //! assert!(String::from_utf8(text).unwrap().contains("=== Thread ID:"));
 //! ```
 
+pub mod refs;
+
 use ast_locks_model::{
     Backtrace, Clock, Generation, Location, LockEntry, LockKind, LockState, Snapshot, Thread,
     Timing,

@@ -1,8 +1,8 @@
-//! Reading a log on every core: one thread reads chunks of whole lines, and
-//! each worker walks every chunk but applies only the lines of its own
-//! addresses, so that each address's lines are applied in file order by one
-//! worker and no locking is needed. Every worker counts every line, so line
-//! numbers need no coordination either.
+//! Reading a log on every core: one thread reads chunks of whole lines, finds
+//! where each line starts and which worker owns its address, and hands every
+//! worker the chunk with its own lines listed; each worker applies the lines of
+//! its addresses, so that each address's lines are applied in file order by one
+//! worker and no locking is needed.
 
 use super::shard::{Shard, ShardOptions, ShardResult};
 use super::RefsOptions;
@@ -25,6 +25,13 @@ struct Chunk {
     data: Vec<u8>,
     /// (offset of the line in `data`, its real length).
     cut: Vec<(usize, u64)>,
+    /// Lines before this chunk.
+    first_line: u64,
+    /// Where each line starts, and one past the end of the last (plus one for
+    /// its newline).
+    starts: Vec<u32>,
+    /// For each worker, the lines (indices into `starts`) of its addresses.
+    own: Vec<Vec<u32>>,
 }
 
 /// What reading the whole input gave.
@@ -60,36 +67,32 @@ pub(super) fn scan<R: Read + Send>(
             senders.push(tx);
             let shard_opts = &shard_opts;
             handles.push(scope.spawn(move || {
-                let mut worker = Worker {
-                    id,
-                    workers,
-                    grammar,
-                    shard: Shard::new(grammar, shard_opts),
-                    line_no: 0,
-                    first_lines: Vec::new(),
-                };
+                let mut shard = Shard::new(grammar, shard_opts);
                 for chunk in rx {
-                    worker.chunk(&chunk);
+                    apply(&mut shard, &chunk, id);
                 }
-                (worker.line_no, worker.first_lines, worker.shard.finish())
+                shard.finish()
             }));
         }
-        let read = read_chunks(input, &senders);
+        let mut split = Splitter {
+            grammar,
+            workers,
+            lines: 0,
+            first_lines: Vec::new(),
+        };
+        let read = read_chunks(input, &senders, &mut split);
         drop(senders);
-        let mut lines = 0;
-        let mut first_lines = Vec::new();
         let mut shards = Vec::new();
         for handle in handles {
-            let (n, first, result) = handle
+            let result = handle
                 .join()
                 .map_err(|_| io::Error::other("a worker thread stopped unexpectedly"))?;
-            lines = lines.max(n);
-            if first_lines.is_empty() {
-                first_lines = first;
-            }
             shards.push(result);
         }
         let (bytes, read_error) = read?;
+        let Splitter {
+            lines, first_lines, ..
+        } = split;
         Ok(Scanned {
             bytes,
             lines,
@@ -100,62 +103,86 @@ pub(super) fn scan<R: Read + Send>(
     })
 }
 
-struct Worker {
-    id: usize,
-    workers: usize,
+/// Apply a worker's own lines of a chunk.
+fn apply(shard: &mut Shard, chunk: &Chunk, id: usize) {
+    let Some(own) = chunk.own.get(id) else {
+        return;
+    };
+    let mut cut = chunk.cut.iter().peekable();
+    for &i in own {
+        let i = i as usize;
+        let (start, next) = (chunk.starts[i] as usize, chunk.starts[i + 1] as usize);
+        let line_no = chunk.first_line + i as u64 + 1;
+        while cut.peek().is_some_and(|(offset, _)| *offset < start) {
+            cut.next();
+        }
+        match cut.peek() {
+            Some(&&(offset, length)) if offset == start => shard.cut(line_no, length),
+            _ => shard.line(line_no, &chunk.data[start..next - 1]),
+        }
+    }
+}
+
+/// Finds the lines of a chunk and their owners (on the reading thread: one
+/// pass, instead of one per worker).
+struct Splitter {
     grammar: RefsGrammar,
-    shard: Shard,
-    line_no: u64,
+    workers: usize,
+    lines: u64,
     first_lines: Vec<String>,
 }
 
-impl Worker {
-    fn chunk(&mut self, chunk: &Chunk) {
-        let data = &chunk.data;
-        let mut cut = chunk.cut.iter().peekable();
-        let mut at = 0;
-        let ends = memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
-        for end in ends {
-            if at >= data.len() {
-                break;
-            }
-            let line = &data[at..end];
-            self.line_no += 1;
-            if self.id == 0 && self.first_lines.len() < 3 && !line.trim_ascii().is_empty() {
+impl Splitter {
+    fn split(&mut self, data: Vec<u8>, cut: Vec<(usize, u64)>) -> Chunk {
+        let mut starts = Vec::with_capacity(data.len() / 64 + 2);
+        starts.push(0u32);
+        starts.extend(memchr_iter(b'\n', &data).map(|nl| nl as u32 + 1));
+        if starts.last().is_some_and(|&s| s as usize != data.len()) {
+            // The last line has no newline.
+            starts.push(data.len() as u32 + 1);
+        }
+        let count = starts.len() - 1;
+        let mut own: Vec<Vec<u32>> = (0..self.workers)
+            .map(|_| Vec::with_capacity(count / self.workers + 16))
+            .collect();
+        for i in 0..count {
+            let line = &data[starts[i] as usize..starts[i + 1] as usize - 1];
+            if self.first_lines.len() < 3 && !line.trim_ascii().is_empty() {
                 let head = &line[..line.len().min(60)];
-                self.first_lines
-                    .push(String::from_utf8_lossy(head).trim().to_string());
+                self.first_lines.push(String::from_utf8_lossy(head).trim().to_string());
             }
-            if self.owns(line) {
-                match cut.peek() {
-                    Some(&&(offset, length)) if offset == at => {
-                        self.shard.cut(self.line_no, length);
-                    }
-                    _ => self.shard.line(self.line_no, line),
-                }
-            }
-            if cut.peek().is_some_and(|(offset, _)| *offset == at) {
-                cut.next();
-            }
-            at = end + 1;
+            own[self.owner(line)].push(i as u32);
+        }
+        let first_line = self.lines;
+        self.lines += count as u64;
+        Chunk {
+            data,
+            cut,
+            first_line,
+            starts,
+            own,
         }
     }
 
     /// Lines of one address all go to one worker; lines without an address go
     /// to the first, which reports them.
-    fn owns(&self, line: &[u8]) -> bool {
+    fn owner(&self, line: &[u8]) -> usize {
         if self.workers == 1 {
-            return true;
+            return 0;
         }
         let key = (self.grammar.key)(line);
         if key.is_empty() {
-            return self.id == 0;
+            return 0;
         }
         let mut word = [0u8; 8];
         let tail = &key[key.len().saturating_sub(8)..];
         word[..tail.len()].copy_from_slice(tail);
-        let mixed = u64::from_le_bytes(word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (mixed >> 32) as usize % self.workers == self.id
+        // The last characters of an address vary most, and they are the high
+        // bytes of `word`: fold them down before mixing, and take the top bits
+        // of the product, which depend on every bit of the input.
+        let w = u64::from_le_bytes(word);
+        let mixed = (w ^ (w >> 32) ^ (w >> 17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(mixed) * self.workers as u128) >> 64) as usize
     }
 }
 
@@ -165,6 +192,7 @@ impl Worker {
 fn read_chunks(
     mut input: impl Read,
     senders: &[SyncSender<Arc<Chunk>>],
+    split: &mut Splitter,
 ) -> io::Result<(u64, Option<String>)> {
     let mut total = 0u64;
     let mut carry: Vec<u8> = Vec::new();
@@ -172,19 +200,37 @@ fn read_chunks(
     let mut pool = Pool::default();
     loop {
         let mut data = pool.take();
-        data.append(&mut carry);
-        let want = CHUNK.saturating_sub(data.len());
-        let before = data.len();
-        let mut eof;
-        match (&mut input).take(want as u64).read_to_end(&mut data) {
-            Ok(n) => eof = n < want,
-            Err(e) if total == 0 && data.len() == before => return Err(e),
-            Err(e) => {
-                read_error = Some(e.to_string());
-                eof = true;
+        // Keep the buffer's bytes initialised from one chunk to the next:
+        // only a longer chunk needs zeroing.
+        let size = CHUNK.max(carry.len() + 1);
+        if data.len() < size {
+            data.resize(size, 0);
+        }
+        data.truncate(size);
+        data[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        carry.clear();
+        let mut eof = false;
+        while filled < size {
+            match input.read(&mut data[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    filled += n;
+                    total += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if total == 0 => return Err(e),
+                Err(e) => {
+                    read_error = Some(e.to_string());
+                    eof = true;
+                    break;
+                }
             }
         }
-        total += (data.len() - before) as u64;
+        data.truncate(filled);
         let mut cut = Vec::new();
         match memrchr(b'\n', &data) {
             Some(last) => {
@@ -210,7 +256,7 @@ fn read_chunks(
             data.append(&mut carry);
         }
         if !data.is_empty() {
-            let chunk = Arc::new(Chunk { data, cut });
+            let chunk = Arc::new(split.split(data, cut));
             for tx in senders {
                 if tx.send(Arc::clone(&chunk)).is_err() {
                     return Err(io::Error::other("a worker thread stopped unexpectedly"));
@@ -236,12 +282,10 @@ impl Pool {
         if let Some(i) = self.sent.iter().position(|c| Arc::strong_count(c) == 1) {
             let mut chunk = self.sent.swap_remove(i);
             if let Some(c) = Arc::get_mut(&mut chunk) {
-                let mut data = std::mem::take(&mut c.data);
-                data.clear();
-                return data;
+                return std::mem::take(&mut c.data);
             }
         }
-        Vec::with_capacity(CHUNK + 1)
+        Vec::new()
     }
 
     fn sent(&mut self, chunk: Arc<Chunk>) {

@@ -70,7 +70,7 @@ impl Default for RefsOptions {
             max_events: 4096,
             max_warnings: 100,
             max_invalid: 10_000,
-            graveyard: 1 << 17,
+            graveyard: 1 << 15,
         }
     }
 }

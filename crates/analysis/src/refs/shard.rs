@@ -224,7 +224,7 @@ struct Grave {
     end: (u64, usize, usize),
 }
 
-const ARENA_CAP: usize = 16 << 20;
+const ARENA_CAP: usize = 4 << 20;
 
 impl Graveyard {
     fn new(cap: usize) -> Graveyard {
@@ -330,7 +330,41 @@ pub(super) struct Shard {
     history: Option<u64>,
     slots: FxHashMap<u64, Slot>,
     graves: Graveyard,
+    spare: Spare,
     out: ShardOut,
+}
+
+/// The buffers of finished lifetimes, for new ones: most objects live a few
+/// lines, and allocating two buffers for each would cost more than reading them.
+#[derive(Default)]
+struct Spare {
+    buffers: Vec<(Vec<u8>, Vec<Stored>)>,
+}
+
+/// Keep at most this many spare buffer pairs, of at most this many bytes.
+const SPARE: usize = 256;
+const SPARE_BYTES: usize = 4096;
+
+impl Spare {
+    fn lifetime(&mut self, start: u64, sum: i64, flags: u8) -> Lifetime {
+        let mut lifetime = Lifetime::new(start, sum, flags);
+        if let Some((raw, events)) = self.buffers.pop() {
+            lifetime.raw = raw;
+            lifetime.events = events;
+        }
+        lifetime
+    }
+
+    fn keep(&mut self, lifetime: Lifetime) {
+        let Lifetime {
+            mut raw, mut events, ..
+        } = lifetime;
+        if self.buffers.len() < SPARE && raw.capacity() <= SPARE_BYTES {
+            raw.clear();
+            events.clear();
+            self.buffers.push((raw, events));
+        }
+    }
 }
 
 /// Knobs of a shard, from [`super::RefsOptions`].
@@ -352,6 +386,7 @@ impl Shard {
             history: opts.history,
             slots: FxHashMap::default(),
             graves: Graveyard::new(opts.graveyard.max(1)),
+            spare: Spare::default(),
             out: ShardOut::default(),
         }
     }
@@ -415,7 +450,7 @@ impl Shard {
                 self.out.init_example = Some(parsed.to_event(line_no));
             }
         }
-        let mut lifetime = Lifetime::new(line_no, 1, flags);
+        let mut lifetime = self.spare.lifetime(line_no, 1, flags);
         lifetime.push(line_no, raw);
         if parsed.tag.starts_with(CONTAINER_ALLOC) {
             lifetime.extra().container = true;
@@ -513,7 +548,7 @@ impl Shard {
             return;
         }
         let legacy = if parsed.thread.is_none() { LEGACY } else { 0 };
-        let mut lifetime = Lifetime::new(line_no, sum, legacy);
+        let mut lifetime = self.spare.lifetime(line_no, sum, legacy);
         lifetime.push(line_no, raw);
         note_iteration(&mut lifetime, parsed, line_no);
         self.slots.entry(parsed.addr).or_default().current = Some(lifetime);
@@ -659,6 +694,8 @@ impl Shard {
         }
         if self.history == Some(addr) {
             self.keep_history(lifetime, outcome);
+        } else {
+            self.spare.keep(lifetime);
         }
     }
 

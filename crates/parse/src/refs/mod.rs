@@ -92,24 +92,37 @@ pub fn parse_line(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
 
 /// `0x` and lowercase or uppercase hex digits, as glibc's `%p` prints them.
 pub(crate) fn parse_addr(text: &[u8]) -> Option<u64> {
-    let hex = text
-        .strip_prefix(b"0x")
-        .or_else(|| text.strip_prefix(b"0X"))?;
+    let hex = text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X"))?;
     if hex.is_empty() || hex.len() > 16 {
         return None;
     }
+    // Table-driven: no branch per digit (this runs for every line).
     let mut value = 0u64;
+    let mut bad = 0u8;
     for &b in hex {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        value = value << 4 | u64::from(digit);
+        let digit = HEX[b as usize];
+        bad |= digit;
+        value = value << 4 | u64::from(digit & 0x0f);
     }
-    Some(value)
+    (bad & 0x80 == 0).then_some(value)
 }
+
+/// Hex digit values; 0x80 for anything else.
+const HEX: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Decimal digits, with an optional sign: `+1`, `-2`, `3`.
 pub(crate) fn parse_signed(text: &[u8]) -> Option<i64> {
@@ -129,11 +142,11 @@ pub(crate) fn parse_unsigned(digits: &[u8]) -> Option<u64> {
         return None;
     }
     let mut value = 0u64;
+    let mut bad = false;
     for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u64::from(b - b'0');
+        let d = b.wrapping_sub(b'0');
+        bad |= d > 9;
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
     }
-    Some(value)
+    (!bad).then_some(value)
 }
