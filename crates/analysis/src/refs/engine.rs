@@ -13,7 +13,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 
 /// Bytes read at a time.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
 /// Chunks queued per worker.
 const QUEUE: usize = 3;
 /// Of a line longer than a chunk, keep this much (it is reported, not read).
