@@ -57,7 +57,12 @@ type Kind = [(&'static str, u32, &'static str, &'static str); 4];
 const KINDS: [Kind; 4] = [
     [
         ("channel.c", 1121, "__ast_channel_alloc_ap", "ast_channel"),
-        ("res_pjsip_session.c", 2312, "ast_sip_session_alloc", "session ref"),
+        (
+            "res_pjsip_session.c",
+            2312,
+            "ast_sip_session_alloc",
+            "session ref",
+        ),
         ("res_pjsip_session.c", 2400, "session_destructor", ""),
         ("channel.c", 3117, "ast_channel_release", "release channel"),
     ],
@@ -74,7 +79,12 @@ const KINDS: [Kind; 4] = [
         ("taskprocessor.c", 1310, "ast_taskprocessor_execute", "done"),
     ],
     [
-        ("res_pjsip.c", 2180, "ast_sip_create_dialog_uac", "dialog ref"),
+        (
+            "res_pjsip.c",
+            2180,
+            "ast_sip_create_dialog_uac",
+            "dialog ref",
+        ),
         ("pjsip_distributor.c", 610, "find_dialog", "found"),
         ("pjsip_distributor.c", 640, "distributor", ""),
         ("res_pjsip.c", 2230, "dialog_destroy", "dialog"),
@@ -116,7 +126,10 @@ impl<W: Write> Out<'_, W> {
     ) -> io::Result<()> {
         let (file, line, func, tag) = site;
         let start = self.buf.len();
-        writeln!(self.buf, "{addr:#x},{delta},{tid},{file},{line},{func},{state},{tag}")?;
+        writeln!(
+            self.buf,
+            "{addr:#x},{delta},{tid},{file},{line},{func},{state},{tag}"
+        )?;
         self.made.lines += 1;
         self.made.bytes += (self.buf.len() - start) as u64;
         if self.buf.len() > 1 << 20 {
@@ -138,13 +151,24 @@ pub fn write<W: Write>(spec: &RefsSpec, w: &mut W) -> io::Result<Made> {
     let main_tid = 28766u32;
     let threads: Vec<u32> = (0..24).map(|i| main_tid + 10 + i).collect();
     // Startup objects, released by the graceful stop at the end.
-    let startup: Vec<u64> = (0..STARTUP.len() as u64).map(|i| 0x55d7_9c40_0000 + i * 0x700).collect();
+    let startup: Vec<u64> = (0..STARTUP.len() as u64)
+        .map(|i| 0x55d7_9c40_0000 + i * 0x700)
+        .collect();
     for (addr, (file, line, func)) in startup.iter().zip(STARTUP) {
         let ctor = "**constructor**64**1672**";
-        out.line(*addr, "+1", main_tid, (file, line, func, "__ao2_container_alloc_hash"), ctor)?;
+        out.line(
+            *addr,
+            "+1",
+            main_tid,
+            (file, line, func, "__ao2_container_alloc_hash"),
+            ctor,
+        )?;
     }
     // Free addresses, last freed first given (as malloc does).
-    let mut free: Vec<u64> = (0..4096u64).rev().map(|i| 0x55d7_9c50_0000 + i * 0x70).collect();
+    let mut free: Vec<u64> = (0..4096u64)
+        .rev()
+        .map(|i| 0x55d7_9c50_0000 + i * 0x70)
+        .collect();
     let mut next_fresh = 0x7f5a_1000_0000u64;
     let mut live: Vec<Live> = Vec::new();
     // Leaks spread evenly over the log.
@@ -192,7 +216,13 @@ pub fn write<W: Write>(spec: &RefsSpec, w: &mut W) -> io::Result<Made> {
             (1, _) => out.line(addr, "+1", user, site, &base.to_string())?,
             (2, false) => out.line(addr, "-1", user, site, &(base + 1).to_string())?,
             // A late line: the releaser's -1 is written after the destructor.
-            (2, true) => out.line(addr, "-1", maker, KINDS[o.kind][3], "**destructor**lock-state:unused**")?,
+            (2, true) => out.line(
+                addr,
+                "-1",
+                maker,
+                KINDS[o.kind][3],
+                "**destructor**lock-state:unused**",
+            )?,
             (3, false) if o.leak => out.line(addr, "-1", maker, site, "2")?,
             (3, false) => out.line(addr, "-1", maker, site, "**destructor**lock-state:unused**")?,
             (3, true) => out.line(addr, "-1", user, KINDS[o.kind][2], "2")?,

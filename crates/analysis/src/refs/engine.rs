@@ -149,7 +149,8 @@ impl Splitter {
             let line = &data[starts[i] as usize..starts[i + 1] as usize - 1];
             if self.first_lines.len() < 3 && !line.trim_ascii().is_empty() {
                 let head = &line[..line.len().min(60)];
-                self.first_lines.push(String::from_utf8_lossy(head).trim().to_string());
+                self.first_lines
+                    .push(String::from_utf8_lossy(head).trim().to_string());
             }
             own[self.owner(line)].push(i as u32);
         }

@@ -214,21 +214,14 @@ type Extras = BTreeMap<u64, Box<Extra>>;
 
 /// Step 3: how Asterisk was stopped. A graceful stop runs the cleanups that
 /// release what startup made (REFS-FORMAT §5): none of those objects alive
-/// means it ran; most of them alive means it did not.
+/// means they ran; any of them alive means they did not run, or did not
+/// finish (the log was cut, or copied while Asterisk ran).
 fn graceful_stop(
     startup_objects: u64,
     startup_alive: u64,
     example: Option<RefEvent>,
 ) -> GracefulStop {
-    let known = if startup_objects == 0 {
-        None
-    } else if startup_alive == 0 {
-        Some(true)
-    } else if startup_alive * 2 >= startup_objects {
-        Some(false)
-    } else {
-        None
-    };
+    let known = (startup_objects > 0).then_some(startup_alive == 0);
     GracefulStop {
         known,
         startup_objects,

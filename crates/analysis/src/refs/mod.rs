@@ -195,6 +195,9 @@ pub struct RefsCounts {
     pub superseded: u64,
     /// `**invalid**` lines and `-1` counts.
     pub invalid_lines: u64,
+    /// Lines of a freed object written after its lifetime had ended (a late
+    /// release, §4.1, whose lifetime the log had already closed).
+    pub late_lines: u64,
     /// Invalid references found (use after free, below zero, unknown objects).
     pub invalid: u64,
     /// Objects driven below zero, still "alive" at the end (never freed).
@@ -219,6 +222,7 @@ impl RefsCounts {
         self.unbalanced += o.unbalanced;
         self.superseded += o.superseded;
         self.invalid_lines += o.invalid_lines;
+        self.late_lines += o.late_lines;
         self.invalid += o.invalid;
         self.below_zero_alive += o.below_zero_alive;
         self.startup_alive += o.startup_alive;

@@ -357,7 +357,9 @@ impl Spare {
 
     fn keep(&mut self, lifetime: Lifetime) {
         let Lifetime {
-            mut raw, mut events, ..
+            mut raw,
+            mut events,
+            ..
         } = lifetime;
         if self.buffers.len() < SPARE && raw.capacity() <= SPARE_BYTES {
             raw.clear();
@@ -461,7 +463,9 @@ impl Shard {
             // The address was handed out again before the previous object's
             // destructor line was written (§4.3), or that object's releases are
             // missing from the log (legacy logs record only some files).
-            if previous.has(LEGACY) {
+            // A lifetime the log shows without its start cannot be waited
+            // for: its end may be in the part that is missing.
+            if previous.has(LEGACY) || !previous.has(CONSTRUCTED) {
                 self.end(parsed.addr, previous, Outcome::Superseded);
             } else {
                 self.park(parsed.addr, previous);
@@ -492,6 +496,13 @@ impl Shard {
             _ => None,
         };
         let Some(slot) = self.slots.get_mut(&addr) else {
+            if self.graves.find(addr).is_some() {
+                // The object here was freed, and no constructor came since: a
+                // release that happened before the free and was written after
+                // it (§4.1), not a new object.
+                self.out.counts.late_lines += 1;
+                return;
+            }
             return self.skewed_start(line_no, raw, parsed, count);
         };
         let to_closing = match (&slot.current, &slot.closing) {
@@ -564,7 +575,12 @@ impl Shard {
             return;
         };
         // A superseded lifetime waits for exactly this line (§4.3).
-        let closing_waits = slot.closing.as_ref().is_some_and(|c| !c.has(DESTROYED));
+        // Of two candidates, the one this release completes; both or neither:
+        // the older.
+        let completes = |l: &Lifetime| l.sum + parsed.delta <= 0;
+        let closing_waits = slot.closing.as_ref().is_some_and(|c| {
+            !c.has(DESTROYED) && (completes(c) || !slot.current.as_ref().is_some_and(completes))
+        });
         if closing_waits {
             if let Some(closing) = slot.closing.as_mut() {
                 closing.destroyed(line_no, raw, parsed.delta);

@@ -367,3 +367,257 @@ fn members_of_a_leaked_container_are_shown_under_it() {
     );
     assert_eq!(d.leak_sites[0].members, 1);
 }
+
+mod generated {
+    //! A generated history, interleaved at random, is reported with exactly
+    //! the leaks and invalid references it was built with.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Fate {
+        Released,
+        /// An extra `+1` at `res_leak.c:77 keep` that nobody releases.
+        Leaked,
+        /// Released once more after it was freed.
+        UseAfterFree,
+        /// Released by 2 while its count is 1: never freed.
+        BelowZero,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Object {
+        fate: Fate,
+        creator: u32,
+        /// (thread, site line) of each reference taken and released again.
+        pairs: Vec<(u32, u32)>,
+        /// The last pair's release is written after the destructor line.
+        late: bool,
+    }
+
+    fn object() -> impl Strategy<Value = Object> {
+        (
+            prop_oneof![6 => Just(Fate::Released), 2 => Just(Fate::Leaked), 1 => Just(Fate::UseAfterFree), 1 => Just(Fate::BelowZero)],
+            1u32..5,
+            proptest::collection::vec((1u32..5, 10u32..20), 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(fate, creator, pairs, late)| Object {
+                fate,
+                late: late && !pairs.is_empty() && fate == Fate::Released,
+                creator,
+                pairs,
+            })
+    }
+
+    /// The lines of one object, in the order they are written.
+    fn lines(addr: u64, o: &Object) -> Vec<String> {
+        let at =
+            |delta: &str, tid: u32, file: &str, line: u32, func: &str, state: &str, tag: &str| {
+                format!("{addr:#x},{delta},{tid},{file},{line},{func},{state},{tag}")
+            };
+        let mut out = vec![at(
+            "+1",
+            o.creator,
+            "res_gen.c",
+            1,
+            "make",
+            "**constructor**24**16**",
+            "made",
+        )];
+        if o.fate == Fate::BelowZero {
+            out.push(at(
+                "-2",
+                o.creator,
+                "res_gen.c",
+                9,
+                "drop_twice",
+                "**invalid**",
+                "by two",
+            ));
+            return out;
+        }
+        let mut count = 1;
+        for (tid, line) in &o.pairs {
+            out.push(at(
+                "+1",
+                *tid,
+                "res_gen.c",
+                *line,
+                "use",
+                &count.to_string(),
+                "use",
+            ));
+            count += 1;
+        }
+        if o.fate == Fate::Leaked {
+            out.push(at(
+                "+1",
+                o.creator,
+                "res_leak.c",
+                77,
+                "keep",
+                &count.to_string(),
+                "kept",
+            ));
+            count += 1;
+        }
+        let mut late = None;
+        for (i, (tid, line)) in o.pairs.iter().enumerate().rev() {
+            let l = at(
+                "-1",
+                *tid,
+                "res_gen.c",
+                line + 100,
+                "unuse",
+                &count.to_string(),
+                "",
+            );
+            count -= 1;
+            if o.late && i == o.pairs.len() - 1 {
+                late = Some(l);
+            } else {
+                out.push(l);
+            }
+        }
+        if late.is_some() {
+            // In file order the destructor line comes first: it is the release
+            // that took the count to zero, so it read 1 even though the late
+            // release wrote its line after it.
+            count = 1;
+        }
+        let final_state = if o.fate == Fate::Leaked {
+            count.to_string()
+        } else {
+            "**destructor**lock-state:none**".to_string()
+        };
+        out.push(at(
+            "-1",
+            o.creator,
+            "res_gen.c",
+            2,
+            "unmake",
+            &final_state,
+            "unmade",
+        ));
+        out.extend(late);
+        if o.fate == Fate::UseAfterFree {
+            out.push(at("-1", 7, "res_gen.c", 3, "again", "**invalid**", "again"));
+        }
+        out
+    }
+
+    /// Objects on a few addresses, each address's objects one after the other,
+    /// the addresses interleaved as `order` says. Returns the log and, per
+    /// object, its address.
+    fn build(objects: &[Object], addresses: usize, order: &[usize]) -> (String, Vec<u64>) {
+        let mut queues: Vec<Vec<String>> = vec![Vec::new(); addresses];
+        let mut addr_of = Vec::new();
+        let mut retired = vec![false; addresses];
+        let mut next_fresh = 0x7f00_0000_0000u64;
+        for (i, o) in objects.iter().enumerate() {
+            let slot = i % addresses;
+            // A leaked or never-freed object keeps its address for good.
+            let addr = if retired[slot] {
+                next_fresh += 0x40;
+                next_fresh
+            } else {
+                0x55d7_9c50_0000 + slot as u64 * 0x70
+            };
+            if matches!(o.fate, Fate::Leaked | Fate::BelowZero) && !retired[slot] {
+                retired[slot] = true;
+            }
+            addr_of.push(addr);
+            let q = if addr >= 0x7f00_0000_0000 {
+                addresses - 1
+            } else {
+                slot
+            };
+            queues[q].extend(lines(addr, o));
+        }
+        let mut log = String::new();
+        let mut at = vec![0usize; addresses];
+        let mut k = 0;
+        loop {
+            let open: Vec<usize> = (0..addresses)
+                .filter(|q| at[*q] < queues[*q].len())
+                .collect();
+            if open.is_empty() {
+                break;
+            }
+            let q = open[order.get(k).copied().unwrap_or(0) % open.len()];
+            k += 1;
+            log.push_str(&queues[q][at[q]]);
+            log.push('\n');
+            at[q] += 1;
+        }
+        (log, addr_of)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_generated_history_is_reported_with_exactly_what_it_was_built_with(
+            objects in proptest::collection::vec(object(), 1..30),
+            addresses in 1usize..5,
+            order in proptest::collection::vec(0usize..64, 0..400),
+            threads in 1usize..4,
+        ) {
+            let (log, addr_of) = build(&objects, addresses, &order);
+            let d = diagnose_bytes(log.as_bytes(), threads);
+            let mut want_leaks: Vec<u64> = objects.iter().zip(&addr_of).filter(|(o, _)| o.fate == Fate::Leaked).map(|(_, a)| *a).collect();
+            want_leaks.sort_unstable();
+            let mut got: Vec<u64> = d.leaks.iter().map(|l| l.addr).collect();
+            got.sort_unstable();
+            prop_assert_eq!(&got, &want_leaks, "{}", log);
+            for leak in &d.leaks {
+                prop_assert_eq!(leak.unreleased.len(), 1);
+                prop_assert_eq!(leak.unreleased[0].event.place(), "res_leak.c:77");
+            }
+            let count = |f: Fate| objects.iter().filter(|o| o.fate == f).count();
+            prop_assert_eq!(d.invalid_count(InvalidKind::UseAfterFree), count(Fate::UseAfterFree), "{}", log);
+            prop_assert_eq!(d.invalid_count(InvalidKind::BelowZero), count(Fate::BelowZero), "{}", log);
+            prop_assert_eq!(d.invalid_count(InvalidKind::Unknown), 0);
+            for i in d.invalid_of(InvalidKind::UseAfterFree) {
+                let freed = i.destroyed_at.as_ref().expect("the release that freed it");
+                prop_assert_eq!(freed.place(), "res_gen.c:2");
+            }
+            prop_assert!(d.skewed.is_empty(), "{}", log);
+            prop_assert_eq!(d.counts.unbalanced, 0, "{}", log);
+        }
+
+        #[test]
+        fn a_log_missing_its_start_never_shows_a_false_leak(
+            objects in proptest::collection::vec(object(), 1..30),
+            addresses in 1usize..5,
+            order in proptest::collection::vec(0usize..64, 0..400),
+            cut in 0usize..200,
+        ) {
+            let (log, addr_of) = build(&objects, addresses, &order);
+            let lines: Vec<&str> = log.lines().collect();
+            let cut = cut.min(lines.len().saturating_sub(1));
+            let tail = lines[cut..].join("\n");
+            let Ok(d) = diagnose_refs(tail.as_bytes(), ast_locks_parse::refs::GRAMMAR, &RefsOptions::default()) else {
+                return Ok(());
+            };
+            let leaked: Vec<u64> = objects.iter().zip(&addr_of).filter(|(o, _)| o.fate == Fate::Leaked).map(|(_, a)| *a).collect();
+            for leak in &d.leaks {
+                prop_assert!(leaked.contains(&leak.addr), "{:#x} is no leak:\n{}", leak.addr, tail);
+            }
+        }
+    }
+
+    #[test]
+    fn a_clean_real_log_cut_anywhere_shows_no_leak() {
+        let log = std::fs::read_to_string(format!("{}/refs", dir("R1-clean"))).unwrap();
+        let lines: Vec<&str> = log.lines().collect();
+        for cut in (1..lines.len()).step_by(211) {
+            for part in [lines[..cut].join("\n"), lines[cut..].join("\n")] {
+                let d = diagnose_bytes(part.as_bytes(), 2);
+                assert!(d.leaks.is_empty(), "cut at {cut}: {}", d.verdict());
+                assert_eq!(d.counts.invalid, 0);
+            }
+        }
+    }
+}

@@ -92,7 +92,9 @@ pub fn parse_line(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
 
 /// `0x` and lowercase or uppercase hex digits, as glibc's `%p` prints them.
 pub(crate) fn parse_addr(text: &[u8]) -> Option<u64> {
-    let hex = text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X"))?;
+    let hex = text
+        .strip_prefix(b"0x")
+        .or_else(|| text.strip_prefix(b"0X"))?;
     if hex.is_empty() || hex.len() > 16 {
         return None;
     }

@@ -79,6 +79,7 @@ struct ObjectsJ {
     invalid_references: u64,
     invalid_lines: u64,
     below_zero: u64,
+    late_lines: u64,
 }
 
 /// One line of the log.
@@ -311,6 +312,7 @@ fn objects(d: &RefsDiagnosis) -> ObjectsJ {
         invalid_references: c.invalid,
         invalid_lines: c.invalid_lines,
         below_zero: c.below_zero_alive,
+        late_lines: c.late_lines,
     }
 }
 

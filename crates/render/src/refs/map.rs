@@ -149,7 +149,7 @@ pub fn write_dot(w: &mut impl Write, r: &RefsReport<'_>) -> io::Result<()> {
     for (i, lines) in m.left.iter().enumerate() {
         writeln!(
             w,
-            "  a{i} [shape=box, style=filled, fillcolor=\"#fddbc7\", label={}];",
+            "  l{i} [shape=box, style=filled, fillcolor=\"#fddbc7\", label={}];",
             dot_string(lines)
         )?;
     }
@@ -159,7 +159,7 @@ pub fn write_dot(w: &mut impl Write, r: &RefsReport<'_>) -> io::Result<()> {
     for (a, u, n) in &m.edges {
         writeln!(
             w,
-            "  a{a} -> u{u} [label=\"{n}\", penwidth={:.1}];",
+            "  l{a} -> u{u} [label=\"{n}\", penwidth={:.1}];",
             m.width(*n)
         )?;
     }
@@ -172,7 +172,7 @@ pub fn mermaid(r: &RefsReport<'_>) -> String {
     let mut out = String::from("flowchart LR\n");
     for (i, lines) in m.left.iter().enumerate() {
         out.push_str(&format!(
-            "  a{i}[{}]\n",
+            "  l{i}[{}]\n",
             crate::markdown::mermaid_label(lines)
         ));
     }
@@ -183,7 +183,7 @@ pub fn mermaid(r: &RefsReport<'_>) -> String {
         ));
     }
     for (a, u, n) in &m.edges {
-        out.push_str(&format!("  a{a} -- \"{n}\" --> u{u}\n"));
+        out.push_str(&format!("  l{a} -- \"{n}\" --> u{u}\n"));
     }
     for (i, (_, _, n)) in m.edges.iter().enumerate() {
         out.push_str(&format!(

@@ -102,16 +102,9 @@ pub fn stop_sentence(d: &RefsDiagnosis) -> String {
             count(g.startup_alive),
             count(g.startup_objects),
         ),
-        None if g.startup_objects == 0 => {
-            "How Asterisk was stopped is not known: the log holds none of the objects its startup \
-             makes (it began after startup, or is not Asterisk 14 or later)."
-                .to_string()
-        }
-        None => format!(
-            "How Asterisk was stopped is not clear: {} of the {} objects its startup made are still alive{example}.",
-            count(g.startup_alive),
-            count(g.startup_objects)
-        ),
+        None => "How Asterisk was stopped is not known: the log holds none of the objects its startup \
+             makes (it began after startup, or is not from Asterisk 14 or later)."
+            .to_string(),
     }
 }
 
