@@ -19,7 +19,8 @@ bench:
 fuzz SECS="300":
     mkdir -p fuzz/corpus/pipeline && find testdata -name '*.txt' -not -path '*/golden/*' -exec cp {} fuzz/corpus/pipeline/ \;
     for t in parse_core_show_locks parse_gdb parse_coredumper parse_owners; do mkdir -p fuzz/corpus/$t && cp fuzz/corpus/pipeline/* fuzz/corpus/$t/; done
-    for t in parse_core_show_locks parse_gdb parse_coredumper parse_owners pipeline; do (cd fuzz && cargo fuzz run -O -s none $t -- -max_total_time={{SECS}} -max_len=65536 -print_final_stats=1); done
+    mkdir -p fuzz/corpus/refs && for d in testdata/refs/*/*/; do head -c 60000 $d/refs > fuzz/corpus/refs/$(basename $d); done
+    for t in parse_core_show_locks parse_gdb parse_coredumper parse_owners pipeline refs; do (cd fuzz && cargo fuzz run -O -s none $t -- -max_total_time={{SECS}} -max_len=65536 -print_final_stats=1); done
 
 # The property tests at 100x their usual case count
 proptest-deep:

@@ -1,4 +1,4 @@
-//! Deterministic synthetic refs logs of the real shape (REFS-FORMAT §4): about
+//! Deterministic synthetic refs logs of the real shape (docs/refs.md): about
 //! 80 bytes a line and 4 lines an object, objects of many threads in flight
 //! at once, addresses reused as malloc reuses them (last freed, first given),
 //! late lines after a destructor now and then, startup objects released by a

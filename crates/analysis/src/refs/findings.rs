@@ -133,6 +133,7 @@ fn merge(scanned: Scanned, opts: &RefsOptions) -> Merged {
     warnings.sort();
     warnings.truncate(opts.max_warnings);
     invalid.sort_by_key(|i| i.at.line_no);
+    invalid.truncate(opts.max_invalid);
     alive.sort_by_key(|a| a.lifetime.start);
     Merged {
         input: RefsInput {
@@ -213,7 +214,7 @@ fn split_alive(alive: Vec<Alive>, grammar: &RefsGrammar) -> (Vec<Leak>, Vec<Skew
 type Extras = BTreeMap<u64, Box<Extra>>;
 
 /// Step 3: how Asterisk was stopped. A graceful stop runs the cleanups that
-/// release what startup made (REFS-FORMAT §5): none of those objects alive
+/// release what startup made (docs/refs.md, "A stop without cleanups"): none of those objects alive
 /// means they ran; any of them alive means they did not run, or did not
 /// finish (the log was cut, or copied while Asterisk ran).
 fn graceful_stop(

@@ -166,7 +166,7 @@ impl Variant {
         }
     }
 
-    /// Which Asterisk releases write these line shapes (REFS-FORMAT §3).
+    /// Which Asterisk releases write these line shapes (docs/refs.md, "Line shapes read").
     pub fn generation(&self) -> &'static str {
         if self.format() == RefsFormat::Legacy {
             return "Asterisk 1.6 to 11.9";
@@ -196,7 +196,7 @@ pub struct RefsCounts {
     /// `**invalid**` lines and `-1` counts.
     pub invalid_lines: u64,
     /// Lines of a freed object written after its lifetime had ended (a late
-    /// release, §4.1, whose lifetime the log had already closed).
+    /// release whose lifetime the log had already closed).
     pub late_lines: u64,
     /// Invalid references found (use after free, below zero, unknown objects).
     pub invalid: u64,

@@ -1,5 +1,5 @@
 //! One worker's share of the addresses: the lifetime state machine of
-//! REFS-FORMAT §4, fed one line at a time.
+//! docs/refs.md ("Lifetimes, not addresses"), fed one line at a time.
 //!
 //! An address holds at most one *current* lifetime and one *closing* lifetime.
 //! Closing lifetimes are those whose destructor line was written while releases
@@ -26,7 +26,7 @@ pub(super) const INIT: u8 = 8;
 /// Read from a legacy log: no destructor lines to wait for.
 const LEGACY: u8 = 16;
 
-/// Default tags astobj2 writes (REFS-FORMAT §2, field 8).
+/// Default tags astobj2 writes (`main/astobj2_container.c`).
 pub(super) const ITERATOR_INIT: &[u8] = b"Init iterator with container.";
 pub(super) const ITERATOR_DESTROY: &[u8] = b"Unref iterator in ao2_iterator_destroy";
 pub(super) const ITERATOR_NEXT: &[u8] = b"Next iterator object.";
@@ -419,9 +419,6 @@ impl Shard {
         };
         self.out.parsed_lines += 1;
         self.out.variant.note(&parsed);
-        if self.history == Some(parsed.addr) && matches!(parsed.state, LineState::Invalid) {
-            self.out.history_invalid.push(parsed.to_event(line_no));
-        }
         match parsed.state {
             LineState::Constructor { .. } => self.construct(line_no, raw, &parsed),
             LineState::Invalid => self.invalid(line_no, raw, &parsed),
@@ -461,7 +458,7 @@ impl Shard {
         let previous = self.slots.entry(parsed.addr).or_default().current.take();
         if let Some(previous) = previous {
             // The address was handed out again before the previous object's
-            // destructor line was written (§4.3), or that object's releases are
+            // destructor line was written , or that object's releases are
             // missing from the log (legacy logs record only some files).
             // A lifetime the log shows without its start cannot be waited
             // for: its end may be in the part that is missing.
@@ -499,7 +496,7 @@ impl Shard {
             if self.graves.find(addr).is_some() {
                 // The object here was freed, and no constructor came since: a
                 // release that happened before the free and was written after
-                // it (§4.1), not a new object.
+                // it , not a new object.
                 self.out.counts.late_lines += 1;
                 return;
             }
@@ -574,7 +571,7 @@ impl Shard {
             self.graves.bury(addr, None, (line_no, raw));
             return;
         };
-        // A superseded lifetime waits for exactly this line (§4.3).
+        // A superseded lifetime waits for exactly this line .
         // Of two candidates, the one this release completes; both or neither:
         // the older.
         let completes = |l: &Lifetime| l.sum + parsed.delta <= 0;
@@ -607,7 +604,7 @@ impl Shard {
             self.end(addr, current, outcome);
             self.tidy(addr);
         } else {
-            // Releases of other threads are still to be written (§4.1).
+            // Releases of other threads are still to be written .
             self.park(addr, current);
         }
     }
@@ -639,6 +636,9 @@ impl Shard {
                     history,
                 });
             }
+        }
+        if self.history == Some(addr) {
+            self.out.history_invalid.push(at.clone());
         }
         // A reference to freed memory: name the lifetime destroyed last here.
         let (allocated, destroyed_at) = match slot.closing.as_ref().filter(|c| c.has(DESTROYED)) {

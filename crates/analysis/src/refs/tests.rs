@@ -1,5 +1,5 @@
 //! The shared real logs against their truth files, and the lifetime rules of
-//! REFS-FORMAT §4 on small hand-written logs.
+//! docs/refs.md ("Lifetimes, not addresses") on small hand-written logs.
 
 use super::*;
 use serde_json::Value;
@@ -214,7 +214,7 @@ fn line(addr: &str, delta: &str, tid: u32, site: &str, state: &str, tag: &str) -
 
 #[test]
 fn a_late_line_after_the_destructor_belongs_to_the_freed_object() {
-    // §4.1: thread 2's -1 (2 -> 1) is written after thread 1's final -1.
+    // Thread 2's -1 (2 -> 1) is written after thread 1's final -1.
     let log = [
         line("0xa", "+1", 1, "a.c:1:make", CTOR, "make"),
         line("0xa", "+1", 2, "b.c:2:take", "1", "take"),
@@ -229,7 +229,7 @@ fn a_late_line_after_the_destructor_belongs_to_the_freed_object() {
 
 #[test]
 fn a_constructor_before_the_previous_destructor_starts_a_second_lifetime() {
-    // §4.3: the chunk was freed and handed out again before the destructor line.
+    // The chunk was freed and handed out again before the destructor line.
     let log = [
         line("0xa", "+1", 1, "a.c:1:make", CTOR, "first"),
         line("0xa", "+1", 2, "a.c:1:make", CTOR, "second"),

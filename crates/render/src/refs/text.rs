@@ -133,8 +133,8 @@ fn write_sites(
     if sites.len() > shown {
         writeln!(
             w,
-            "  … and {} more (--verbose lists them all)",
-            plural((sites.len() - shown) as u64, "site")
+            "  … and {} (--verbose lists them all)",
+            plural((sites.len() - shown) as u64, "more site")
         )?;
     }
     Ok(())
@@ -231,8 +231,8 @@ fn write_leaks(
     if top.len() > shown {
         writeln!(
             w,
-            "  … and {} more (--verbose lists them all)",
-            plural((top.len() - shown) as u64, "object")
+            "  … and {} (--verbose lists them all)",
+            plural((top.len() - shown) as u64, "more object")
         )?;
     }
     Ok(())

@@ -1,0 +1,32 @@
+//! Refs logs: every line parser on any bytes, then the whole pipeline (the
+//! streaming analysis on one and on two workers, every renderer). Never
+//! panics; one and two workers agree.
+#![no_main]
+use ast_locks_analysis::refs::{diagnose_refs, RefsOptions};
+use ast_locks_render::refs::{self as render, RefsReport};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for line in data.split(|&b| b == b'\n') {
+        let _ = ast_locks_parse::refs::parse_line(line);
+        let _ = ast_locks_parse::refs::key(line);
+    }
+    let run = |threads| {
+        let opts = RefsOptions { threads, max_events: 16, ..RefsOptions::default() };
+        diagnose_refs(data, ast_locks_parse::refs::GRAMMAR, &opts).ok()
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two, "one and two workers disagree");
+    if let Some(d) = one {
+        let report = RefsReport { name: "fuzz", diagnosis: &d, verbose: true };
+        let mut out = Vec::new();
+        let _ = render::text::write(&mut out, &report, &render::text::TextOptions { color: true });
+        let _ = render::markdown::write(&mut out, &report);
+        let _ = render::html::write(&mut out, &report);
+        let _ = render::json::write(&mut out, &report);
+        let _ = render::refcounter::write(&mut out, &report);
+        let _ = render::map::write_dot(&mut out, &report);
+        let _ = render::map::write_svg(&mut out, &report);
+        let _ = render::map::write_mermaid(&mut out, &report);
+    }
+});
