@@ -11,9 +11,10 @@ lint:
 bless:
     AST_LOCKS_BLESS=1 cargo test -p ast-locks --test golden -- golden_outputs_for_every_testdata_dump documented_examples_show_real_output
 
-# Benchmark parse, analysis and rendering on synthetic 1k, 10k and 100k-thread dumps (tables for docs/performance.md)
+# Benchmark lock dumps (synthetic 1k, 10k, 100k threads) and refs logs (100 MB, 500 MB, 2 GB; REFCOUNTER=path/to/refcounter.py to compare): tables for docs/performance.md
 bench:
     cargo bench -p ast-locks --bench pipeline
+    cargo bench -p ast-locks --bench refs
 
 # Coverage-guided fuzzing of every parser and the whole pipeline (needs `cargo install cargo-fuzz`; SECS per target)
 fuzz SECS="300":

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     for line in data.split(|&b| b == b'\n') {
         let _ = ast_locks_parse::refs::parse_line(line);
-        let _ = ast_locks_parse::refs::key(line);
+        let _ = ast_locks_parse::refs::address(line);
     }
     let run = |threads| {
         let opts = RefsOptions { threads, max_events: 16, ..RefsOptions::default() };

@@ -182,6 +182,10 @@ fn the_json_names_the_truth_leaks_with_their_culprits() {
                 a["final_refcount"].as_str().unwrap()
             );
         }
+        let by_site = j["unreleased_sites"].as_array().expect("unreleased_sites");
+        assert_eq!(by_site[0]["function"], "r2_leak_site_a");
+        assert_eq!(by_site[0]["objects"], 2);
+        assert_eq!(by_site[1]["function"], "r2_leak_site_b");
         assert_eq!(j["schema_version"], 1);
         assert_eq!(j["input"]["format"], "csv");
         assert_eq!(j["input"]["lines"], t["refs_file"]["lines"]);

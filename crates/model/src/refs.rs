@@ -161,9 +161,9 @@ impl std::error::Error for RefLineError {}
 /// that neither depends on the other.
 #[derive(Clone, Copy)]
 pub struct RefsGrammar {
-    /// The bytes that name the object (its address as written), cheap to find:
-    /// lines with the same key are about the same address.
-    pub key: fn(&[u8]) -> &[u8],
+    /// The object's address, read cheaply from the start of a line (`None`
+    /// when there is none): lines about the same address go to the same worker.
+    pub address: fn(&[u8]) -> Option<u64>,
     /// The whole line.
     pub parse: for<'a> fn(&'a [u8]) -> Result<RefLine<'a>, RefLineError>,
 }

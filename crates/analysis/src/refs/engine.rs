@@ -171,17 +171,11 @@ impl Splitter {
         if self.workers == 1 {
             return 0;
         }
-        let key = (self.grammar.key)(line);
-        if key.is_empty() {
+        let Some(w) = (self.grammar.address)(line) else {
             return 0;
-        }
-        let mut word = [0u8; 8];
-        let tail = &key[key.len().saturating_sub(8)..];
-        word[..tail.len()].copy_from_slice(tail);
-        // The last characters of an address vary most, and they are the high
-        // bytes of `word`: fold them down before mixing, and take the top bits
-        // of the product, which depend on every bit of the input.
-        let w = u64::from_le_bytes(word);
+        };
+        // Mix every bit of the address, and take the top bits of the product,
+        // which depend on all of them.
         let mixed = (w ^ (w >> 32) ^ (w >> 17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         ((u128::from(mixed) * self.workers as u128) >> 64) as usize
     }

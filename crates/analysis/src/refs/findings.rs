@@ -40,6 +40,7 @@ pub(super) fn diagnose(
     counts.shutdown = shutdown_leaks.len() as u64;
     counts.skewed_alive = skewed.len() as u64;
     let leak_sites = group(&leaks);
+    let unreleased_sites = by_unreleased_site(&leaks);
     let shutdown_sites = group(&shutdown_leaks);
     Ok(RefsDiagnosis {
         input,
@@ -48,6 +49,7 @@ pub(super) fn diagnose(
         leaks,
         shutdown_leaks,
         leak_sites,
+        unreleased_sites,
         shutdown_sites,
         invalid,
         skewed,
@@ -345,5 +347,33 @@ fn group(leaks: &[Leak]) -> Vec<LeakSite> {
             .then(b.leaks.len().cmp(&a.leaks.len()))
             .then(a.leaks[0].cmp(&b.leaks[0]))
     });
+    out
+}
+
+/// Step 7: the leaks by unreleased site (an object counted once per site).
+fn by_unreleased_site(leaks: &[Leak]) -> Vec<UnreleasedSite> {
+    let mut sites: BTreeMap<(Site, String), (u64, std::collections::BTreeSet<Site>)> =
+        BTreeMap::new();
+    for leak in leaks.iter().filter(|l| l.held_by.is_none()) {
+        let mut seen = std::collections::BTreeSet::new();
+        for u in &leak.unreleased {
+            let key = (Site::of(&u.event), u.event.tag.clone());
+            if seen.insert(key.clone()) {
+                let entry = sites.entry(key).or_default();
+                entry.0 += 1;
+                entry.1.insert(Site::of(&leak.allocated));
+            }
+        }
+    }
+    let mut out: Vec<UnreleasedSite> = sites
+        .into_iter()
+        .map(|((site, tag), (objects, allocs))| UnreleasedSite {
+            site,
+            tag,
+            objects,
+            allocation_sites: allocs.len() as u64,
+        })
+        .collect();
+    out.sort_by(|a, b| b.objects.cmp(&a.objects).then_with(|| a.site.cmp(&b.site)));
     out
 }

@@ -24,10 +24,12 @@
 //!     };
 //!     Ok(RefLine { addr, delta, thread: Some(1), file: b"a.c", line: 1, function: b"f", state, tag: b"" })
 //! }
-//! fn key(line: &[u8]) -> &[u8] { line.split(|&b| b == b' ').next().unwrap_or(line) }
+//! fn address(line: &[u8]) -> Option<u64> {
+//!     u64::from_str_radix(std::str::from_utf8(line.split(|&b| b == b' ').next()?).ok()?, 16).ok()
+//! }
 //!
 //! let log = b"a c\na +1\na d\nb c\n";
-//! let d = diagnose_refs(&log[..], RefsGrammar { key, parse }, &RefsOptions::default()).unwrap();
+//! let d = diagnose_refs(&log[..], RefsGrammar { address, parse }, &RefsOptions::default()).unwrap();
 //! assert_eq!(d.leaks.len(), 1);
 //! assert_eq!(d.leaks[0].addr, 0xb);
 //! assert_eq!(d.verdict(), "LEAKS: 1 object from 1 allocation site");
@@ -362,6 +364,17 @@ pub struct LeakSite {
     pub member_bytes: u64,
 }
 
+/// The references never released that were taken at one site (and tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreleasedSite {
+    pub site: Site,
+    pub tag: String,
+    /// Leaked objects that still hold such a reference.
+    pub objects: u64,
+    /// From how many allocation sites those objects come.
+    pub allocation_sites: u64,
+}
+
 /// An object alive at the end whose start is not in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skewed {
@@ -412,6 +425,9 @@ pub struct RefsDiagnosis {
     /// `Some(false)`).
     pub shutdown_leaks: Vec<Leak>,
     pub leak_sites: Vec<LeakSite>,
+    /// The leaks by the site of the reference they still hold, most objects
+    /// first: which code forgets to release.
+    pub unreleased_sites: Vec<UnreleasedSite>,
     pub shutdown_sites: Vec<LeakSite>,
     /// By line.
     pub invalid: Vec<Invalid>,

@@ -621,3 +621,21 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn an_address_written_two_ways_is_one_object_on_any_number_of_workers() {
+    // Found by fuzzing: `0xABC` and `0x0abc` are one address, and their lines
+    // must reach the same worker.
+    let log = [
+        line("0xABC", "+1", 1, "a.c:1:make", CTOR, "made"),
+        line("0x0abc", "+1", 1, "b.c:2:take", "1", "take"),
+        line("0xabc", "-1", 1, "b.c:3:give", "2", "give"),
+        line("0x0ABC", "-1", 1, "a.c:4:drop", DTOR, "drop"),
+    ]
+    .concat();
+    for threads in [1, 2, 3, 4] {
+        let d = diagnose_bytes(log.as_bytes(), threads);
+        assert!(d.findings().is_empty(), "{threads}: {}", d.verdict());
+        assert_eq!(d.counts.finished, 1);
+    }
+}

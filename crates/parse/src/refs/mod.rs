@@ -29,9 +29,14 @@ use ast_locks_model::refs::{RefLine, RefLineError, RefsFormat, RefsGrammar};
 
 /// The refs grammar, for [`ast_locks_model::refs::RefsGrammar`] users.
 pub const GRAMMAR: RefsGrammar = RefsGrammar {
-    key,
+    address,
     parse: parse_line,
 };
+
+/// The address a line is about, from its first field alone.
+pub fn address(line: &[u8]) -> Option<u64> {
+    parse_addr(key(line))
+}
 
 /// An address is at most this long (`0x` and 16 hex digits, or `(nil)`).
 const MAX_ADDR: usize = 18;

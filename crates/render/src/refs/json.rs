@@ -25,6 +25,7 @@ struct Doc<'d> {
     objects: ObjectsJ,
     leaked: Vec<LeakJ<'d>>,
     leak_sites: Vec<SiteGroupJ<'d>>,
+    unreleased_sites: Vec<UnreleasedSiteJ<'d>>,
     invalid: Vec<InvalidJ<'d>>,
     skewed: Vec<SkewedJ<'d>>,
     shutdown_leaks: Vec<LeakJ<'d>>,
@@ -142,6 +143,14 @@ struct SiteGroupJ<'d> {
     addrs: Vec<String>,
     members: u64,
     member_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct UnreleasedSiteJ<'d> {
+    #[serde(flatten)]
+    site: SiteJ<'d>,
+    objects: u64,
+    allocation_sites: u64,
 }
 
 #[derive(Serialize)]
@@ -355,6 +364,15 @@ pub fn write(w: &mut impl Write, r: &RefsReport<'_>) -> io::Result<()> {
         objects: objects(d),
         leaked: d.leaks.iter().map(|l| leak(l, r.verbose)).collect(),
         leak_sites: d.leak_sites.iter().map(|g| group(g, &d.leaks)).collect(),
+        unreleased_sites: d
+            .unreleased_sites
+            .iter()
+            .map(|u| UnreleasedSiteJ {
+                site: site(&u.site, &u.tag),
+                objects: u.objects,
+                allocation_sites: u.allocation_sites,
+            })
+            .collect(),
         invalid: d.invalid.iter().map(|i| invalid(i, r.verbose)).collect(),
         skewed: d.skewed.iter().map(|s| skewed(s, r.verbose)).collect(),
         shutdown_leaks: d

@@ -57,6 +57,7 @@ pub fn write(w: &mut impl Write, r: &RefsReport<'_>, opts: &TextOptions) -> io::
     let d = r.diagnosis;
     write_head(w, r, &p)?;
     write_sites(w, r, &p, "Leaks by site", &d.leak_sites, &d.leaks)?;
+    write_unreleased_sites(w, r, &p)?;
     write_leaks(w, r, &p, "Leaked objects", &d.leaks)?;
     write_invalid(w, r, &p)?;
     write_skewed(w, r, &p)?;
@@ -204,6 +205,40 @@ fn write_site(
         ));
     }
     writeln!(w, "    {}", addrs.join(", "))
+}
+
+/// Which code forgets to release, when the leaks come from more than one
+/// group: each unreleased site with its objects.
+fn write_unreleased_sites(w: &mut impl Write, r: &RefsReport<'_>, p: &Paint) -> io::Result<()> {
+    let d = r.diagnosis;
+    if d.leak_sites.len() < 2 || d.unreleased_sites.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", p.head("References never released, by site"))?;
+    let shown = if r.verbose {
+        d.unreleased_sites.len()
+    } else {
+        SHORT_LIST
+    };
+    for u in d.unreleased_sites.iter().take(shown) {
+        writeln!(
+            w,
+            "  {} {}: held by {} from {}",
+            u.site,
+            super::tag_text(&u.tag),
+            plural(u.objects, "object"),
+            plural(u.allocation_sites, "allocation site")
+        )?;
+    }
+    if d.unreleased_sites.len() > shown {
+        writeln!(
+            w,
+            "  … and {} (--verbose lists them all)",
+            plural((d.unreleased_sites.len() - shown) as u64, "more site")
+        )?;
+    }
+    Ok(())
 }
 
 /// Each leaked object with what it still holds.
