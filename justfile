@@ -30,7 +30,7 @@ proptest-deep:
 
 # Regenerate examples/ and docs/images/ (needs Graphviz and rsvg-convert for the PNGs; a deadlock's exit status 1 is expected)
 examples:
-    cargo build -q
+    cargo build -q --workspace
     -./target/debug/ast-locks testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt -o examples/abba-deadlock.dot
     circo -Tsvg examples/abba-deadlock.dot > examples/abba-deadlock.svg
     circo -Tpng examples/abba-deadlock.dot > examples/abba-deadlock.png
