@@ -283,6 +283,7 @@ pub struct RefsArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RefsFormatArg {
     /// Report for people (verdict first)
+    #[value(alias = "txt")]
     Text,
     /// Markdown for a ticket, with the leak map in mermaid
     #[value(alias = "md")]
@@ -373,6 +374,7 @@ pub struct Capture {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Deadlock report for people
+    #[value(alias = "txt")]
     Text,
     /// Graphviz DOT of the waits-for graph
     Dot,
@@ -381,6 +383,7 @@ pub enum Format {
     /// SVG picture of the waits-for graph
     Svg,
     /// Markdown report with a mermaid graph, for GitHub issues
+    #[value(alias = "md")]
     Markdown,
     /// Self-contained HTML report, for attaching to a ticket
     Html,

@@ -30,12 +30,18 @@ pub fn read_bounded(mut r: impl Read, capacity: usize) -> io::Result<(Vec<u8>, u
         if n == 0 {
             break;
         }
+        // A short read means the input ended (one Ctrl-D on a terminal ends
+        // it: asking again would wait for a second one).
+        let ended = (n as u64) < READ_CHUNK;
         if !cutting && line_len + n <= MAX_LINE {
             // No line can reach the limit inside this chunk: keep it whole.
             line_len = match memchr::memrchr(b'\n', &buf[start..]) {
                 Some(last) => n - last - 1,
                 None => line_len + n,
             };
+            if ended {
+                break;
+            }
             continue;
         }
         // Compact the chunk in place, keeping at most MAX_LINE bytes of each line.
@@ -66,8 +72,48 @@ pub fn read_bounded(mut r: impl Read, capacity: usize) -> io::Result<(Vec<u8>, u
             }
         }
         buf.truncate(write);
+        if ended {
+            break;
+        }
     }
     Ok((buf, cut))
+}
+
+/// Text saved as UTF-16 (PowerShell's `>`, Notepad's "Unicode"), recognised by
+/// its byte-order mark, as UTF-8; a UTF-8 byte-order mark is dropped. Other
+/// bytes are returned as they are.
+pub fn decode_utf16(bytes: Vec<u8>) -> Vec<u8> {
+    let little = match bytes.get(..2) {
+        Some([0xff, 0xfe]) => true,
+        Some([0xfe, 0xff]) => false,
+        _ => {
+            return match bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+                Some(rest) => rest.to_vec(),
+                None => bytes,
+            }
+        }
+    };
+    let units = bytes[2..].chunks_exact(2).map(|p| {
+        if little {
+            u16::from_le_bytes([p[0], p[1]])
+        } else {
+            u16::from_be_bytes([p[0], p[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    text.into_bytes()
+}
+
+/// On a terminal, reading standard input looks like a hang: say what it waits for.
+pub fn hint_when_stdin_is_a_terminal(what: &str) {
+    use std::io::IsTerminal;
+    if io::stdin().is_terminal() {
+        crate::output::say(&format!(
+            "reading {what} from standard input; paste it, then press Ctrl-D (or give a file: ast-locks FILE)"
+        ));
+    }
 }
 
 pub fn read_input(path: &Path) -> Result<(String, Vec<u8>, usize), Failure> {
@@ -78,6 +124,7 @@ pub fn read_input(path: &Path) -> Result<(String, Vec<u8>, usize), Failure> {
     };
     let cannot = |e: io::Error| Failure(format!("{name}: cannot read: {e}"));
     let (reader, capacity): (Box<dyn Read>, usize) = if path.as_os_str() == "-" {
+        hint_when_stdin_is_a_terminal("a dump");
         (Box::new(io::stdin().lock()), 1 << 16)
     } else {
         if path.is_dir() {
@@ -106,7 +153,7 @@ pub fn read_input(path: &Path) -> Result<(String, Vec<u8>, usize), Failure> {
     } else {
         read_bounded(reader, capacity).map_err(cannot)?
     };
-    Ok((name, bytes, cut))
+    Ok((name, decode_utf16(bytes), cut))
 }
 
 /// A stream to read once, start to end (refs logs are read this way: they can
@@ -140,7 +187,10 @@ pub fn open_stream(
             let size = file.metadata().ok().map(|m| m.len());
             (Box::new(file), size, Some(p.to_path_buf()))
         }
-        _ => (Box::new(io::stdin()), None, None),
+        _ => {
+            hint_when_stdin_is_a_terminal(what);
+            (Box::new(io::stdin()), None, None)
+        }
     };
     let mut reader = io::BufReader::with_capacity(1 << 16, counted(raw, size));
     // gzip is recognised by its magic bytes, whatever the file is called.
@@ -244,5 +294,52 @@ mod tests {
         assert_eq!(lines[3].len(), MAX_LINE);
         let (same, none) = read_bounded("a\nb\n".as_bytes(), 4).expect("reads");
         assert_eq!((same.as_slice(), none), (&b"a\nb\n"[..], 0));
+    }
+
+    /// A terminal: each read returns what was typed up to Ctrl-D, then the next
+    /// read would wait for more.
+    struct Terminal(Vec<Vec<u8>>);
+
+    impl Read for Terminal {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match self.0.first_mut() {
+                None => panic!("read again after Ctrl-D: the user must press it twice"),
+                Some(chunk) if chunk.is_empty() => {
+                    self.0.remove(0);
+                    Ok(0)
+                }
+                Some(chunk) => {
+                    let n = chunk.len().min(out.len());
+                    out[..n].copy_from_slice(&chunk[..n]);
+                    chunk.drain(..n);
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_ctrl_d_ends_the_input_on_a_terminal() {
+        let typed = Terminal(vec![b"=== Thread ID: 0x1\n".to_vec(), Vec::new()]);
+        let (bytes, _) = read_bounded(typed, 0).expect("reads");
+        assert_eq!(bytes, b"=== Thread ID: 0x1\n");
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_read_as_text() {
+        let text = "=== Thread ID: 0x1 (é)\r\n";
+        let le: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(decode_utf16(le), text.as_bytes());
+        assert_eq!(decode_utf16(be), text.as_bytes());
+        let bom8: Vec<u8> = [0xef, 0xbb, 0xbf].into_iter().chain(text.bytes()).collect();
+        assert_eq!(decode_utf16(bom8), text.as_bytes());
+        assert_eq!(decode_utf16(b"plain".to_vec()), b"plain");
     }
 }

@@ -23,27 +23,35 @@ impl Destination<'_> {
     /// The format `-f` gives, else the one `-o`'s extension implies, else text
     /// for a terminal and DOT for a pipe.
     pub fn format(&self, asked: Option<Format>) -> Result<Format, Failure> {
-        match (asked, self.file) {
+        let implied = self.file.map(|p| (p, Format::from_extension(p)));
+        match (asked, implied) {
+            (Some(f), Some((path, Some(other)))) if other != f => Err(Failure(format!(
+                "{}: the extension says {} but --format says {}: drop one, or name the file .{}",
+                path.display(),
+                format_name(other),
+                format_name(f),
+                format_extension(f)
+            ))),
             (Some(f), _) => Ok(f),
-            (None, Some(path)) => Format::from_extension(path).ok_or_else(|| {
-                Failure(format!(
-                    "{}: cannot tell the format from the extension (.txt .dot .json .svg .md .html): give --format",
-                    path.display()
-                ))
-            }),
+            (None, Some((_, Some(f)))) => Ok(f),
+            (None, Some((path, None))) => Err(unknown_extension(path, "ast-locks FILE")),
             (None, None) if self.is_terminal() => Ok(Format::Text),
             (None, None) => Ok(Format::Dot),
         }
     }
 
-    /// Whether to colour: as asked, on a terminal by default, never with `NO_COLOR`.
+    /// Whether to colour: `--color always` and `never` as said; `auto` on a
+    /// terminal, by the conventions anstream implements (`NO_COLOR`,
+    /// `CLICOLOR`, `CLICOLOR_FORCE`, `TERM=dumb`), never into a file.
     pub fn color(&self, asked: Color) -> bool {
-        let wanted = match asked {
+        match asked {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => self.is_terminal(),
-        };
-        wanted && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            Color::Auto => {
+                self.file.is_none()
+                    && anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
+            }
+        }
     }
 
     /// Write the whole output, made beforehand so that a failure leaves no
@@ -55,6 +63,77 @@ impl Destination<'_> {
             None => to_stdout(out),
         }
     }
+}
+
+/// The name of a format as `--format` takes it.
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Text => "text",
+        Format::Dot => "dot",
+        Format::Json => "json",
+        Format::Svg => "svg",
+        Format::Markdown => "markdown",
+        Format::Html => "html",
+    }
+}
+
+/// The usual extension of a format.
+fn format_extension(f: Format) -> &'static str {
+    match f {
+        Format::Text => "txt",
+        Format::Markdown => "md",
+        other => format_name(other),
+    }
+}
+
+/// `-o` with an extension no format has; for a bitmap, how to get one.
+pub fn unknown_extension(path: &std::path::Path, dot_command: &str) -> Failure {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if matches!(
+        ext.as_str(),
+        "png" | "jpg" | "jpeg" | "gif" | "pdf" | "webp"
+    ) {
+        let stem = path.with_extension("");
+        return Failure(format!(
+            "{}: ast-locks writes SVG, not {}: `-o {}.svg`, then `rsvg-convert {}.svg -o {}` (librsvg), or pipe the DOT into Graphviz: `{dot_command} | dot -T{ext} -o {}`",
+            path.display(),
+            ext.to_ascii_uppercase(),
+            stem.display(),
+            stem.display(),
+            path.display(),
+            path.display()
+        ));
+    }
+    Failure(format!(
+        "{}: cannot tell the format from the extension (.txt .dot .json .svg .md .html): give --format",
+        path.display()
+    ))
+}
+
+/// The output file must not be one of the inputs.
+pub fn refuse_overwriting(
+    output: Option<&std::path::PathBuf>,
+    inputs: &[&std::path::Path],
+) -> Result<(), Failure> {
+    let Some(out) = output else {
+        return Ok(());
+    };
+    let Ok(out_real) = std::fs::canonicalize(out) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == out_real) {
+            return Err(Failure(format!(
+                "{}: is an input; give another file to -o",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Write everything to standard output.

@@ -90,19 +90,133 @@ fn exit_codes_say_deadlock_or_not() {
 }
 
 #[test]
-fn no_color_wins_over_color_always() {
+fn color_always_wins_over_no_color_and_auto_follows_the_conventions() {
     let path = data(ABBA);
     let p = path.to_str().unwrap();
     let coloured = run(&["-f", "text", "--color", "always", p]);
     assert!(stdout(&coloured).contains("\x1b["));
-    let plain = bin()
+    // What is asked for on the command line beats the environment.
+    let asked = bin()
         .env("NO_COLOR", "1")
         .args(["-f", "text", "--color", "always", p])
         .output()
         .expect("runs");
-    assert!(!stdout(&plain).contains('\x1b'));
-    // Off a terminal, auto means no colour.
+    assert!(stdout(&asked).contains("\x1b["));
+    // Off a terminal, auto means no colour, unless CLICOLOR_FORCE says so;
+    // NO_COLOR beats CLICOLOR_FORCE.
     assert!(!stdout(&run(&["-f", "text", p])).contains('\x1b'));
+    let forced = bin()
+        .env("CLICOLOR_FORCE", "1")
+        .args(["-f", "text", p])
+        .output()
+        .expect("runs");
+    assert!(stdout(&forced).contains("\x1b["));
+    let both = bin()
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .args(["-f", "text", p])
+        .output()
+        .expect("runs");
+    assert!(!stdout(&both).contains('\x1b'));
+    let never = bin()
+        .env("CLICOLOR_FORCE", "1")
+        .args(["-f", "text", "--color", "never", p])
+        .output()
+        .expect("runs");
+    assert!(!stdout(&never).contains('\x1b'));
+}
+
+#[test]
+fn output_never_overwrites_an_input_and_the_verdict_still_reaches_the_terminal() {
+    let dir = tempdir();
+    let copy = dir.join("locks.txt");
+    std::fs::copy(data(ABBA), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let c = copy.to_str().unwrap();
+    let o = run(&[c, "-o", c, "-f", "text"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is an input"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        before,
+        "the dump was overwritten"
+    );
+    let report = dir.join("report.html");
+    let o = run(&[c, "-o", report.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("DEADLOCK: 1 cycle (2 threads)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(report.exists());
+}
+
+#[test]
+fn format_names_and_output_extensions_must_agree() {
+    let dir = tempdir();
+    let p = data(ABBA);
+    let p = p.to_str().unwrap();
+    for (f, start) in [("md", "## "), ("txt", "DEADLOCK")] {
+        let o = run(&["-f", f, p]);
+        assert!(stdout(&o).starts_with(start), "-f {f}: {}", stdout(&o));
+    }
+    let png = dir.join("deadlock.png");
+    let o = run(&[p, "-o", png.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("rsvg-convert") && stderr(&o).contains("dot -Tpng"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!png.exists());
+    let md = dir.join("report.md");
+    let o = run(&[p, "-o", md.to_str().unwrap(), "-f", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the extension says markdown but --format says json"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!md.exists());
+}
+
+#[test]
+fn focus_that_matches_nothing_names_what_there_is() {
+    let o = run(&[
+        "-f",
+        "dot",
+        "--focus",
+        "no-such-thread",
+        data(ABBA).to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--focus no-such-thread: matches no thread"),
+        "{e}"
+    );
+    assert!(e.contains("0x7f67a15356c0 (LWP 32380, s1_thread_a)"), "{e}");
+    assert!(e.contains("&s1_mutex_a 0x7f67a50f1100"), "{e}");
+}
+
+#[test]
+fn utf16_dumps_read_as_their_utf8_original() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string(data(ABBA)).unwrap();
+    let utf16 = dir.join("powershell.txt");
+    let bytes: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&utf16, bytes).unwrap();
+    let want = run(&["-f", "json", data(ABBA).to_str().unwrap()]);
+    let got = run(&["-f", "json", utf16.to_str().unwrap()]);
+    let strip = |o: &Output, name: &str| stdout(o).replace(name, "FILE");
+    assert_eq!(
+        strip(&got, utf16.to_str().unwrap()),
+        strip(&want, data(ABBA).to_str().unwrap())
+    );
 }
 
 #[test]
@@ -472,14 +586,42 @@ fn v21_lock_identity_is_the_address_not_the_name() {
     assert!(!j.contains("\"addr\": \"&s1_mutex_b\""), "{j}");
 }
 
-fn tempdir() -> PathBuf {
+/// A temporary directory, removed when the test is done with it.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> TempDir {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let d = std::env::temp_dir().join(format!("ast-locks-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    TempDir(d)
 }
 
 #[test]

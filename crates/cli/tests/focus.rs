@@ -6,23 +6,42 @@ use std::process::{Command, Output};
 
 /// 1,000 threads: a 2-cycle, a 3-cycle, a convoy of 6 behind one holder; the other
 /// 988 threads hold locks nobody waits for.
-fn big_dump(test: &str) -> PathBuf {
+fn big_dump(test: &str) -> Dump {
     let spec = ast_locks_synth::Spec {
         threads: 1000,
         cycles: vec![2, 3],
         convoys: vec![6],
         seed: 7,
     };
-    let dir = std::env::temp_dir().join(format!("ast-locks-focus-{}", std::process::id()));
+    // One folder per test: the tests of this file run in parallel.
+    let dir = std::env::temp_dir().join(format!("ast-locks-focus-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    // One file per test: the tests of this file run in parallel.
-    let path = dir.join(format!("synthetic-1000-{test}.txt"));
+    let path = dir.join("synthetic-1000.txt");
     std::fs::write(
         &path,
         ast_locks_synth::dump(&spec, ast_locks_model::Generation::V21Plus),
     )
     .expect("write dump");
-    path
+    Dump { dir, path }
+}
+
+/// A dump file in a folder of its own, removed when the test is done.
+struct Dump {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for Dump {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.path
+    }
+}
+
+impl Drop for Dump {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn run(args: &[&str]) -> Output {

@@ -423,7 +423,7 @@ fn output_never_overwrites_the_log() {
     let before = std::fs::read(&copy).unwrap();
     let run = refs(&[copy.to_str().unwrap(), "-o", copy.to_str().unwrap()]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("is the input"), "{}", run.stderr);
+    assert!(run.stderr.contains("is an input"), "{}", run.stderr);
     assert_eq!(std::fs::read(&copy).unwrap(), before);
     // -o writes the file and says the verdict on standard error.
     let md = dir.join("report.md");

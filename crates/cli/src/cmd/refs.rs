@@ -22,7 +22,8 @@ pub fn run(a: &RefsArgs) -> Result<Outcome, Failure> {
         bar = b;
         counted
     })?;
-    refuse_overwriting_input(a, stream.path.as_deref())?;
+    let inputs: Vec<&std::path::Path> = stream.path.as_deref().into_iter().collect();
+    crate::output::refuse_overwriting(a.output.as_ref(), &inputs)?;
     let opts = RefsOptions {
         threads: a.threads,
         history: a.history,
@@ -49,36 +50,25 @@ pub fn run(a: &RefsArgs) -> Result<Outcome, Failure> {
     Ok(outcome(&d, &a.fail_on))
 }
 
-/// `-f`, else what `-o`'s extension says, else text.
+/// `-f`, else what `-o`'s extension says, else text; the two must agree.
 fn choose_format(a: &RefsArgs) -> Result<RefsFormatArg, Failure> {
-    match (a.format, a.output.as_ref()) {
+    let implied = a
+        .output
+        .as_ref()
+        .map(|p| (p, RefsFormatArg::from_extension(p)));
+    match (a.format, implied) {
+        (Some(f), Some((path, Some(other)))) if other != f => Err(Failure(format!(
+            "{}: the extension says {other:?} but --format says {f:?}: drop one of them",
+            path.display()
+        ))),
         (Some(f), _) => Ok(f),
-        (None, Some(path)) => RefsFormatArg::from_extension(path).ok_or_else(|| {
-            Failure(format!(
-                "{}: cannot tell the format from the extension (.txt .md .html .json .dot .svg .mmd): give --format",
-                path.display()
-            ))
-        }),
+        (None, Some((_, Some(f)))) => Ok(f),
+        (None, Some((path, None))) => Err(crate::output::unknown_extension(
+            path,
+            "ast-locks refs FILE -f dot",
+        )),
         (None, None) => Ok(RefsFormatArg::Text),
     }
-}
-
-/// The output must never replace the log it is about.
-fn refuse_overwriting_input(a: &RefsArgs, input: Option<&std::path::Path>) -> Result<(), Failure> {
-    let (Some(out), Some(input)) = (a.output.as_ref(), input) else {
-        return Ok(());
-    };
-    let same = match (std::fs::canonicalize(out), std::fs::canonicalize(input)) {
-        (Ok(o), Ok(i)) => o == i,
-        _ => false,
-    };
-    if same {
-        return Err(Failure(format!(
-            "{}: is the input; give another file to -o",
-            out.display()
-        )));
-    }
-    Ok(())
 }
 
 fn write_output(

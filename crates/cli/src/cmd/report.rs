@@ -16,6 +16,13 @@ use std::path::PathBuf;
 
 /// The top-level entry point for reading dump files and reporting on them.
 pub fn run(files: &[PathBuf], opts: &Opts) -> Result<Outcome, Failure> {
+    let named: Vec<&std::path::Path> = files
+        .iter()
+        .chain(&opts.owners)
+        .chain(&opts.suppress)
+        .map(PathBuf::as_path)
+        .collect();
+    crate::output::refuse_overwriting(opts.output.as_ref(), &named)?;
     let inputs = input::load(files, opts)?;
     report(&inputs, opts)
 }
@@ -53,8 +60,15 @@ pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<O
     };
     let format = destination.format(opts.format)?;
     let view = View::new(&report, &view_options(opts));
+    if opts.focus.is_some() && view.nodes.is_empty() {
+        return Err(focus_matches_nothing(&report, opts));
+    }
     let out = render(&report, &view, format, destination.color(opts.color), opts)?;
     destination.write(&out)?;
+    if opts.output.is_some() {
+        // The report went to a file: the verdict still reaches the terminal.
+        say(&report.headline());
+    }
     if matches!(
         format,
         Format::Dot | Format::Svg | Format::Markdown | Format::Html
@@ -62,6 +76,37 @@ pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<O
         picture_notes(&moment, &view, opts);
     }
     Ok(outcome(&diagnosis, &opts.fail_on))
+}
+
+/// `--focus` named nothing in the dump: say what there is.
+fn focus_matches_nothing(report: &Report<'_, '_>, opts: &Opts) -> Failure {
+    let s = report.snapshot;
+    let threads: Vec<String> = s
+        .threads
+        .iter()
+        .take(5)
+        .map(|t| match t.lwp {
+            Some(lwp) => format!("{} (LWP {lwp}, {})", t.id, t.short_name()),
+            None => format!("{} ({})", t.id, t.short_name()),
+        })
+        .collect();
+    let a = report.analysis;
+    let locks: Vec<String> = (0..a.locks.len())
+        .take(5)
+        .map(|li| {
+            let (name, addr) = a.lock_label(s, li);
+            format!("{name} {addr}")
+        })
+        .collect();
+    Failure(format!(
+        "--focus {}: matches no thread id, LWP, thread name, lock address or lock name in {}; threads: {}{}; locks: {}{}",
+        opts.focus.as_deref().unwrap_or(""),
+        report.source,
+        threads.join(", "),
+        if s.threads.len() > 5 { ", …" } else { "" },
+        if locks.is_empty() { "none".to_string() } else { locks.join(", ") },
+        if a.locks.len() > 5 { ", …" } else { "" },
+    ))
 }
 
 /// The diagnosis options the arguments ask for, with the suppressions file read.
