@@ -455,7 +455,19 @@ impl Shard {
             lifetime.extra().container = true;
         }
         self.out.counts.lifetimes += 1;
-        let previous = self.slots.entry(parsed.addr).or_default().current.take();
+        // One look-up in the common case: a free address.
+        let previous = match self.slots.entry(parsed.addr) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Slot {
+                    current: Some(lifetime),
+                    closing: None,
+                });
+                return;
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                o.get_mut().current.replace(lifetime)
+            }
+        };
         if let Some(previous) = previous {
             // The address was handed out again before the previous object's
             // destructor line was written , or that object's releases are
@@ -468,7 +480,6 @@ impl Shard {
                 self.park(parsed.addr, previous);
             }
         }
-        self.slots.entry(parsed.addr).or_default().current = Some(lifetime);
     }
 
     /// Park a lifetime that waits for its destructor or late lines; an older
@@ -600,9 +611,11 @@ impl Shard {
         };
         current.destroyed(line_no, raw, parsed.delta);
         if current.sum <= 0 {
+            if slot.closing.is_none() {
+                self.slots.remove(&addr);
+            }
             let outcome = balance(&current);
             self.end(addr, current, outcome);
-            self.tidy(addr);
         } else {
             // Releases of other threads are still to be written .
             self.park(addr, current);
