@@ -37,6 +37,9 @@ pub struct DiagnoseOptions {
     /// Holders of an awaited lock held longer than this (microseconds) are
     /// stalls. Default 0: every timed holder of an awaited lock.
     pub stall_after_micros: u64,
+    /// The snapshots were taken apart in time (by `watch`), so identical ones
+    /// are distinct moments, not one pasted twice. Default: `false`.
+    pub taken_apart: bool,
 }
 
 /// Why there is nothing to diagnose.
@@ -105,7 +108,7 @@ pub fn diagnose(
     options: &DiagnoseOptions,
 ) -> Result<Diagnosis, DiagnoseError> {
     let index = chosen_snapshot(snapshots.len(), options.snapshot)?;
-    let (members, series_notes) = members(snapshots, index);
+    let (members, series_notes) = members(snapshots, index, options.taken_apart);
     let series_of: Vec<&Snapshot<'_>> = members.iter().map(|&m| snapshots[m]).collect();
     let (analyses, potential) = analyze_series(&series_of, &options.analysis, &options.suppress);
     let at = members.iter().position(|&m| m == index).unwrap_or_default();
@@ -141,15 +144,20 @@ pub fn diagnose(
 /// counts once; a snapshot that cannot be of the same process as the one before
 /// it (another version, a clock that goes back, no thread in common) starts
 /// another series. Returns the members, in order, and what was said of the rest.
-fn members(snapshots: &[&Snapshot<'_>], index: usize) -> (Vec<usize>, Vec<String>) {
+fn members(
+    snapshots: &[&Snapshot<'_>],
+    index: usize,
+    taken_apart: bool,
+) -> (Vec<usize>, Vec<String>) {
     let mut notes = Vec::new();
     // One of each run of identical snapshots: the chosen one, else the last.
     let mut kept: Vec<usize> = Vec::new();
     let mut run_start = 0;
     for i in 0..snapshots.len() {
-        let same_as_last = kept
-            .last()
-            .is_some_and(|&k| same_moment(snapshots[k], snapshots[i]));
+        let same_as_last = !taken_apart
+            && kept
+                .last()
+                .is_some_and(|&k| same_moment(snapshots[k], snapshots[i]));
         if same_as_last {
             let k = kept.len() - 1;
             if kept[k] != index {
@@ -451,7 +459,7 @@ mod tests {
             (vec![&early, &late], 1, vec![0, 1], &[]),
         ];
         for (snaps, chosen, want, notes) in rows {
-            let (members, said) = members(snaps, *chosen);
+            let (members, said) = members(snaps, *chosen, false);
             assert_eq!(&members, want, "{said:?}");
             for n in *notes {
                 assert!(said.iter().any(|s| s.contains(n)), "{n}: {said:?}");

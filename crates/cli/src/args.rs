@@ -43,7 +43,7 @@ pub struct Cli {
 }
 
 /// How to read, analyse and report: shared by reading files and `capture`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Opts {
     /// Output format [default: from the -o extension, else text on a terminal and
     /// dot otherwise]
@@ -120,6 +120,11 @@ pub struct Opts {
     /// What makes the exit status 1 (comma-separated)
     #[arg(long, value_enum, value_delimiter = ',', default_value = "deadlock")]
     pub fail_on: Vec<FailOn>,
+
+    /// The snapshots were taken apart in time (by `watch`): identical ones are
+    /// distinct moments.
+    #[arg(skip)]
+    pub taken_apart: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,6 +197,11 @@ pub enum Command {
     /// releases below zero in an Asterisk refs log (`refdebug = yes`): what
     /// refcounter.py does, and more
     Refs(Box<RefsArgs>),
+    /// Watch a live Asterisk: poll `core show locks` (or, without DEBUG_THREADS,
+    /// whether the CLI answers at all) and, when a freeze is confirmed, keep the
+    /// evidence in a folder (snapshots, reports, gdb backtraces) before anyone
+    /// restarts it
+    Watch(Box<WatchArgs>),
     /// Print the gdb commands that look up the owner of every awaited lock in
     /// FILE (backtraces or a dump), to run on the core or process and feed back
     /// with --owners
@@ -339,6 +349,85 @@ fn parse_address(s: &str) -> Result<u64, String> {
         .or_else(|| t.strip_prefix("0X"))
         .unwrap_or(t);
     u64::from_str_radix(hex, 16).map_err(|_| format!("`{s}` is not an address (0x55d79c5a7318)"))
+}
+
+pub const WATCH_EXAMPLES: &str = "\
+Examples:
+  ast-locks watch                                   poll every 30s, keep evidence in ./ast-locks-incident-<UTC>/
+  ast-locks watch --backtraces --exec 'systemctl restart asterisk'
+  ast-locks watch --command \"docker exec pbx asterisk -rx 'core show locks'\"
+  ast-locks watch --every 10s --out /var/tmp/freeze --keep-going
+
+Exit status: 0 stopped (SIGINT, SIGTERM) with no incident, 1 an incident was
+recorded, 2 error (the first poll failed, bad arguments).";
+
+/// `ast-locks watch`: what to poll, when it is an incident, what to keep.
+#[derive(Debug, Args)]
+#[command(after_help = WATCH_EXAMPLES)]
+pub struct WatchArgs {
+    /// How often to poll: `30s`, `500ms`, `2m`
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub every: Duration,
+
+    /// The command that prints `core show locks` (run with `sh -c`)
+    #[arg(
+        long,
+        value_name = "CMD",
+        default_value = "asterisk -rx 'core show locks'"
+    )]
+    pub command: String,
+
+    /// The liveness probe used when `core show locks` is not available (builds
+    /// without DEBUG_THREADS)
+    #[arg(
+        long,
+        value_name = "CMD",
+        default_value = "asterisk -rx 'core show uptime'"
+    )]
+    pub probe: String,
+
+    /// A command that has not answered after this long hangs
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Snapshots kept in memory (and written to an incident folder)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep: u32,
+
+    /// Consecutive snapshots with the same deadlock (or probes that hang) that
+    /// make an incident
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub confirm: u32,
+
+    /// A holder that keeps an awaited lock this long is a likely freeze
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub stall_after: Duration,
+
+    /// The incident folder [default: ./ast-locks-incident-<UTC time>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// On an incident, also take gdb backtraces and lock owners of the process
+    /// (it is paused for a moment)
+    #[arg(long)]
+    pub backtraces: bool,
+
+    /// The Asterisk process for --backtraces [default: `pidof asterisk`]
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+
+    /// Run this after an incident was written (`sh -c`; the folder is in
+    /// AST_LOCKS_INCIDENT, the verdict in AST_LOCKS_VERDICT)
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Go on watching after an incident instead of exiting 1
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// No status line per poll on standard error
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,9 +11,11 @@
 mod args;
 mod cmd;
 mod gdb;
+mod incident;
 mod input;
 mod join;
 mod output;
+mod probe;
 mod progress;
 
 use args::{Cli, Command};
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Some(Command::GdbCommands { file }) => cmd::gdb_commands::run(file),
         Some(Command::Capture(c)) => cmd::capture::run(c),
         Some(Command::Refs(r)) => cmd::refs::run(r),
+        Some(Command::Watch(w)) => cmd::watch::run(w),
         Some(Command::Diff {
             old,
             new,

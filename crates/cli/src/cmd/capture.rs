@@ -19,10 +19,40 @@ pub fn run(c: &Capture) -> Result<Outcome, Failure> {
             "attaching gdb to process {pid}: it is paused while gdb reads its threads (twice: backtraces, then lock owners)"
         ));
     }
-    let bt = gdb::backtraces(&target)?;
-    let source = target.describe();
+    let Captured {
+        backtraces,
+        owners,
+        said,
+    } = capture(&target)?;
+    for line in &said {
+        say(line);
+    }
+    if let Some(dir) = &c.save_to {
+        save(dir, &backtraces, owners.as_deref())?;
+    }
+    let inputs = inputs(&target, backtraces, owners);
+    report::report_with(&inputs, &c.opts, &said).map_err(|Failure(msg)| {
+        if msg.contains("no frame") {
+            Failure(format!("{msg}{}", binary_hint(&target, &said)))
+        } else {
+            Failure(msg)
+        }
+    })
+}
+
+/// What gdb gave: the backtraces, the owner look-ups, and its warnings as the
+/// first screen says them.
+pub struct Captured {
+    pub backtraces: String,
+    pub owners: Option<String>,
+    pub said: Vec<String>,
+}
+
+/// Backtraces, then the owners of the locks they wait for.
+pub fn capture(target: &Target) -> Result<Captured, Failure> {
+    let bt = gdb::backtraces(target)?;
     let mut warnings = bt.warnings.clone();
-    let owners = look_up_owners(&target, &bt.stdout)?;
+    let owners = look_up_owners(target, &bt.stdout)?;
     if let Some(o) = &owners {
         warnings.extend(
             o.warnings
@@ -31,16 +61,18 @@ pub fn run(c: &Capture) -> Result<Outcome, Failure> {
                 .cloned(),
         );
     }
-    let said = gdb_said(&warnings);
-    for line in &said {
-        say(line);
-    }
-    if let Some(dir) = &c.save_to {
-        save(dir, &bt.stdout, owners.as_ref().map(|o| o.stdout.as_str()))?;
-    }
+    Ok(Captured {
+        backtraces: bt.stdout,
+        owners: owners.map(|o| o.stdout),
+        said: gdb_said(&warnings),
+    })
+}
+
+/// The captured texts as inputs of one moment.
+pub fn inputs(target: &Target, backtraces: String, owners: Option<String>) -> Vec<Input> {
     let mut inputs = vec![Input {
-        name: source,
-        bytes: bt.stdout.into_bytes(),
+        name: target.describe(),
+        bytes: backtraces.into_bytes(),
         kind: InputKind::Gdb,
         given: false,
         cut: 0,
@@ -48,19 +80,13 @@ pub fn run(c: &Capture) -> Result<Outcome, Failure> {
     if let Some(o) = owners {
         inputs.push(Input {
             name: "gdb owner look-ups".to_string(),
-            bytes: o.stdout.into_bytes(),
+            bytes: o.into_bytes(),
             kind: InputKind::Owners,
             given: false,
             cut: 0,
         });
     }
-    report::report_with(&inputs, &c.opts, &said).map_err(|Failure(msg)| {
-        if msg.contains("no frame") {
-            Failure(format!("{msg}{}", binary_hint(&target, &warnings)))
-        } else {
-            Failure(msg)
-        }
-    })
+    inputs
 }
 
 /// gdb's warnings as the first screen says them: the ones that make the

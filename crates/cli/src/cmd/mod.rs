@@ -6,3 +6,4 @@ pub mod docs;
 pub mod gdb_commands;
 pub mod refs;
 pub mod report;
+pub mod watch;

@@ -38,23 +38,8 @@ pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<O
     let mut moment = join_inputs(inputs)?;
     moment.mismatches.extend(warned.iter().cloned());
     let snapshots = moment.snapshots();
-    let diagnosis = diagnose(&snapshots, &diagnose_options(opts)?).map_err(|e| match e {
-        DiagnoseError::NoSuchSnapshot { asked, count } => {
-            snapshot_out_of_range(&moment, asked, count)
-        }
-        DiagnoseError::NoSnapshot => Failure(format!("{}: {e}", moment.name)),
-    })?;
-    let snapshot = snapshots[diagnosis.index];
-    let report = Report {
-        source: moment.name,
-        format: moment.dump.format,
-        joined: &moment.joined,
-        notes: &moment.notes,
-        mismatches: &moment.mismatches,
-        looked_up: &moment.looked_up,
-        stall_after: &opts.stall_after.text,
-        ..Report::diagnosed(snapshot, &diagnosis, &moment.dump.warnings)
-    };
+    let diagnosis = diagnose_moment(&moment, &snapshots, opts)?;
+    let report = report_of(&moment, snapshots[diagnosis.index], &diagnosis, opts);
     let destination = Destination {
         file: opts.output.as_ref(),
     };
@@ -76,6 +61,60 @@ pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<O
         picture_notes(&moment, &view, opts);
     }
     Ok(outcome(&diagnosis, &opts.fail_on))
+}
+
+/// The report of one moment in several formats, each to its file, without a
+/// word on standard error (for `watch`, which says what it wrote); returns the
+/// headline.
+pub fn write_reports(
+    inputs: &[Input],
+    opts: &Opts,
+    files: &[(Format, PathBuf)],
+) -> Result<String, Failure> {
+    let moment = join_inputs(inputs)?;
+    let snapshots = moment.snapshots();
+    let diagnosis = diagnose_moment(&moment, &snapshots, opts)?;
+    let report = report_of(&moment, snapshots[diagnosis.index], &diagnosis, opts);
+    let view = View::new(&report, &view_options(opts));
+    for (format, path) in files {
+        let out = render(&report, &view, *format, false, opts)?;
+        let destination = Destination { file: Some(path) };
+        destination.write(&out)?;
+    }
+    Ok(report.headline())
+}
+
+/// The diagnosis of a moment's snapshots, with errors worded for the user.
+fn diagnose_moment(
+    moment: &Moment<'_>,
+    snapshots: &[&ast_locks_model::Snapshot<'_>],
+    opts: &Opts,
+) -> Result<Diagnosis, Failure> {
+    diagnose(snapshots, &diagnose_options(opts)?).map_err(|e| match e {
+        DiagnoseError::NoSuchSnapshot { asked, count } => {
+            snapshot_out_of_range(moment, asked, count)
+        }
+        DiagnoseError::NoSnapshot => Failure(format!("{}: {e}", moment.name)),
+    })
+}
+
+/// What the renderers read: the diagnosis and the moment's notes.
+fn report_of<'r, 'a>(
+    moment: &'r Moment<'a>,
+    snapshot: &'r ast_locks_model::Snapshot<'a>,
+    diagnosis: &'r Diagnosis,
+    opts: &'r Opts,
+) -> Report<'r, 'a> {
+    Report {
+        source: moment.name,
+        format: moment.dump.format,
+        joined: &moment.joined,
+        notes: &moment.notes,
+        mismatches: &moment.mismatches,
+        looked_up: &moment.looked_up,
+        stall_after: &opts.stall_after.text,
+        ..Report::diagnosed(snapshot, diagnosis, &moment.dump.warnings)
+    }
 }
 
 /// `--focus` named nothing in the dump: say what there is.
@@ -131,6 +170,7 @@ fn diagnose_options(opts: &Opts) -> Result<DiagnoseOptions, Failure> {
         snapshot: opts.snapshot.map(|n| n.saturating_sub(1)),
         suppress,
         stall_after_micros: opts.stall_after.micros,
+        taken_apart: opts.taken_apart,
     })
 }
 
