@@ -52,3 +52,7 @@ ci:
 # Browser checks: mermaid in the Markdown reports, the HTML reports in headless Chromium
 browser:
     cd tests/browser && npm ci --no-audit --no-fund && node check.mjs
+
+# Packages for machines without Rust in target/dist/: a .deb (man pages, completions) and a stripped tarball with its glibc floor
+dist:
+    scripts/dist

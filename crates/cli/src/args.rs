@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 
 pub const EXAMPLES: &str = "\
 Examples:
-  ast-locks core-show-locks.txt                 report on a dump (text on a terminal)
-  asterisk -rx 'core show locks' | ast-locks -f text
-  ast-locks core-show-locks.txt | circo -Tsvg > deadlock.svg
-  ast-locks core-show-locks.txt -o deadlock.svg     picture without Graphviz
-  ast-locks core-show-locks.txt -o report.md        for a GitHub issue (mermaid)
-  ast-locks core-show-locks.txt -o report.html      one file to attach to a ticket
+  ast-locks core-show-locks.txt                       report on a dump (text on a terminal)
+  asterisk -rx 'core show locks' | ast-locks -f text  straight from the CLI
+  ast-locks core-show-locks.txt | circo -Tsvg > d.svg the picture, by Graphviz
+  ast-locks core-show-locks.txt -o deadlock.svg       the picture without Graphviz
+  ast-locks core-show-locks.txt -o report.md          for a GitHub issue (mermaid)
+  ast-locks core-show-locks.txt -o report.html        one file to attach to a ticket
   ast-locks -f json core-show-locks.txt | jq .deadlocks
+  ast-locks refs /var/log/asterisk/refs               reference leaks (see ast-locks refs --help)
+  ast-locks watch --backtraces                        keep the evidence of a freeze
 
 Exit status: 0 no deadlock, 1 deadlock found, 2 error, 3 undetermined (the input
 cannot prove or exclude a deadlock: the first line says what is missing).";
@@ -26,7 +28,8 @@ cannot prove or exclude a deadlock: the first line says what is missing).";
     version,
     about,
     after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -39,7 +42,38 @@ pub struct Cli {
     pub files: Vec<PathBuf>,
 
     #[command(flatten)]
+    pub read: ReadOpts,
+
+    #[command(flatten)]
     pub opts: Opts,
+}
+
+/// How to read dump files: the options of the default mode only (`capture`
+/// reads what gdb prints).
+#[derive(Debug, Clone, Args)]
+pub struct ReadOpts {
+    /// What the dump files are [default: told from their content]
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub input: Option<InputArg>,
+
+    /// gdb look-ups of lock owners (`x/3dw ADDR` or `p *(pthread_mutex_t *) ADDR`
+    /// output), as made by `ast-locks gdb-commands`
+    #[arg(long, value_name = "FILE")]
+    pub owners: Vec<PathBuf>,
+
+    /// Which snapshot to analyse when the input holds several dumps (1 = first)
+    /// [default: the last]
+    #[arg(long, value_name = "N", value_parser = parse_snapshot)]
+    pub snapshot: Option<usize>,
+}
+
+impl ReadOpts {
+    /// Hand the reading options to the report.
+    pub fn apply(&self, opts: &mut Opts) {
+        opts.input = self.input;
+        opts.owners = self.owners.clone();
+        opts.snapshot = self.snapshot;
+    }
 }
 
 /// How to read, analyse and report: shared by reading files and `capture`.
@@ -54,24 +88,10 @@ pub struct Opts {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// What the dump files are [default: told from their content]
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub input: Option<InputArg>,
-
-    /// gdb look-ups of lock owners (`x/3dw ADDR` or `p *(pthread_mutex_t *) ADDR`
-    /// output), as made by `ast-locks gdb-commands`
-    #[arg(long, value_name = "FILE")]
-    pub owners: Vec<PathBuf>,
-
     /// Rwlock semantics: glibc prefers readers; writer-preferring also blocks
     /// waiting readers behind waiting writers.
     #[arg(long, value_enum, default_value_t = Policy::ReaderPreferring)]
     pub rwlock_policy: Policy,
-
-    /// Which snapshot to analyse when the input holds several dumps (1 = first)
-    /// [default: the last]
-    #[arg(long, value_name = "N", value_parser = parse_snapshot)]
-    pub snapshot: Option<usize>,
 
     /// When to colour the text report (never when NO_COLOR is set)
     #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -125,6 +145,16 @@ pub struct Opts {
     /// distinct moments.
     #[arg(skip)]
     pub taken_apart: bool,
+
+    /// From [`ReadOpts`]: what the dump files are.
+    #[arg(skip)]
+    pub input: Option<InputArg>,
+    /// From [`ReadOpts`]: owner look-ups.
+    #[arg(skip)]
+    pub owners: Vec<PathBuf>,
+    /// From [`ReadOpts`]: which snapshot.
+    #[arg(skip)]
+    pub snapshot: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -186,13 +216,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the help of ast-locks or of a subcommand (`ast-locks help refs`)
+    Help {
+        /// The subcommand
+        subcommand: Option<String>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         /// The shell
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to standard output
-    Man,
+    /// Print the manual page (roff): of ast-locks, or of a subcommand
+    /// (`ast-locks man refs`); `--dir DIR` writes every page there
+    Man {
+        /// The subcommand whose page to print
+        subcommand: Option<String>,
+        /// Write every page (ast-locks.1, ast-locks-refs.1, …) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Reference leaks (with the references never released), use after free and
     /// releases below zero in an Asterisk refs log (`refdebug = yes`): what
     /// refcounter.py does, and more
@@ -234,12 +276,12 @@ pub enum Command {
 
 pub const REFS_EXAMPLES: &str = "\
 Examples:
-  ast-locks refs /var/log/asterisk/refs          leaks, use after free, below zero
-  ast-locks refs refs.gz -o report.md            for a ticket (tables, leak map)
-  ast-locks refs refs -f refcounter              refcounter.py's layout
-  ast-locks refs refs --history 0x55d79c5a7318   every lifetime at one address
+  ast-locks refs /var/log/asterisk/refs           leaks, use after free, below zero
+  ast-locks refs refs.gz -o report.md             for a ticket (tables, leak map)
+  ast-locks refs refs -f refcounter               refcounter.py's layout
+  ast-locks refs refs --history 0x55d79c5a7318    every lifetime at one address
   ast-locks refs refs -f json | jq '.leaked[].unreleased'
-  ast-locks refs refs -o leaks.svg               the leak map
+  ast-locks refs refs -o leaks.svg                the leak map
 
 Exit status: 0 nothing --fail-on names, 1 a finding (leaks, invalid references,
 skewed objects or objects only a graceful stop releases, by default), 2 error.";
@@ -353,7 +395,7 @@ fn parse_address(s: &str) -> Result<u64, String> {
 
 pub const WATCH_EXAMPLES: &str = "\
 Examples:
-  ast-locks watch                                   poll every 30s, keep evidence in ./ast-locks-incident-<UTC>/
+  ast-locks watch                                  poll every 30s; evidence in ./ast-locks-incident-<UTC>/
   ast-locks watch --backtraces --exec 'systemctl restart asterisk'
   ast-locks watch --command \"docker exec pbx asterisk -rx 'core show locks'\"
   ast-locks watch --every 10s --out /var/tmp/freeze --keep-going

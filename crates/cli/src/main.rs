@@ -39,8 +39,11 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Some(Command::Help { subcommand }) => cmd::docs::help(subcommand.as_deref()),
         Some(Command::Completions { shell }) => cmd::docs::completions(*shell),
-        Some(Command::Man) => cmd::docs::man(),
+        Some(Command::Man { subcommand, dir }) => {
+            cmd::docs::man(subcommand.as_deref(), dir.as_deref())
+        }
         Some(Command::GdbCommands { file }) => cmd::gdb_commands::run(file),
         Some(Command::Capture(c)) => cmd::capture::run(c),
         Some(Command::Refs(r)) => cmd::refs::run(r),
@@ -52,7 +55,11 @@ fn main() -> ExitCode {
             old_snapshot,
             new_snapshot,
         }) => cmd::diff::run((old, *old_snapshot), (new, *new_snapshot), *format),
-        None => cmd::report::run(&cli.files, &cli.opts),
+        None => {
+            let mut opts = cli.opts.clone();
+            cli.read.apply(&mut opts);
+            cmd::report::run(&cli.files, &opts)
+        }
     };
     report_peak_memory();
     match result {

@@ -1111,3 +1111,54 @@ fn capture_of_a_process_that_does_not_exist_says_so() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_readme_jq_example_shows_the_convoy_it_names() {
+    // README: `ast-locks -f json testdata/asterisk-18.0.0-s4-convoy/core-show-locks.txt | jq -c '.blocked[] | {thread, root}'`
+    let o = run(&["-f", "json", data(CONVOY).to_str().unwrap()]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let blocked = j["blocked"].as_array().expect("blocked");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert_eq!(blocked.len(), 5);
+    for b in blocked {
+        let line = format!(
+            "{{\"thread\":\"{}\",\"root\":{{\"holder\":\"{}\"}}}}",
+            b["thread"].as_str().unwrap(),
+            b["root"]["holder"].as_str().unwrap()
+        );
+        assert!(readme.contains(&line), "README lacks {line}");
+    }
+}
+
+#[test]
+fn every_subcommand_has_its_manual_page() {
+    let dir = tempdir();
+    let o = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for page in [
+        "ast-locks",
+        "ast-locks-capture",
+        "ast-locks-diff",
+        "ast-locks-refs",
+        "ast-locks-watch",
+        "ast-locks-gdb-commands",
+        "ast-locks-completions",
+        "ast-locks-man",
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{page}.1")))
+            .unwrap_or_else(|_| panic!("{page}.1 missing"));
+        assert!(text.contains(".TH"), "{page}.1 is not roff");
+    }
+    let refs = stdout(&run(&["man", "refs"]));
+    assert!(
+        refs.contains("ast\\-locks\\-refs") && refs.contains("history"),
+        "{refs}"
+    );
+    let bad = run(&["man", "nosuch"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("the subcommands are"),
+        "{}",
+        stderr(&bad)
+    );
+}
