@@ -30,9 +30,18 @@ impl ThreadKey {
 impl std::fmt::Display for ThreadKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.lwp {
-            Some(l) => write!(f, "{} LWP {l}", self.id),
-            None => f.write_str(&self.id),
+            Some(l) => write!(f, "thread {} (LWP {l})", self.id),
+            None => write!(f, "thread {}", self.id),
         }
+    }
+}
+
+/// `both` snapshots, `all 3` snapshots.
+pub fn all_of(n: usize) -> String {
+    if n == 2 {
+        "both".to_string()
+    } else {
+        format!("all {n}")
     }
 }
 
@@ -245,7 +254,8 @@ impl Series {
             SeriesVerdict::ConfirmedDeadlock(c) => {
                 let c = &self.cycles[*c];
                 format!(
-                    "FREEZE CONFIRMED: the same deadlock in all {n} snapshots: {} (locks {})",
+                    "FREEZE CONFIRMED: the same deadlock in {} snapshots: {} (locks {})",
+                    all_of(n),
                     keys(&c.threads),
                     c.locks.join(", ")
                 )
@@ -255,9 +265,10 @@ impl Series {
                 let holder = c.holders[0].as_ref().map(|h| h.to_string()).unwrap_or_default();
                 let sizes: Vec<String> = c.sizes.iter().map(|s| s.to_string()).collect();
                 format!(
-                    "FREEZE LIKELY: {holder} held {} {} in all {n} snapshots while threads waited ({})",
+                    "FREEZE LIKELY: {holder} held {} {} in {} snapshots while threads waited ({})",
                     c.name,
                     c.lock,
+                    all_of(n),
                     sizes.join(" → ")
                 )
             }
@@ -270,7 +281,8 @@ impl Series {
                 )
             }
             SeriesVerdict::Contention => format!(
-                "CONTENTION, NOT A HANG: threads wait in the snapshots, but no wait is the same in all {n}"
+                "CONTENTION, NOT A HANG: threads wait in the snapshots, but no wait is the same in {}",
+                all_of(n)
             ),
             SeriesVerdict::Calm => format!("no freeze: no thread waits in any of the {n} snapshots"),
         }

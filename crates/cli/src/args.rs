@@ -101,6 +101,11 @@ pub struct Opts {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Text: wrap lines to this many columns, 0 for never [default: 100, or a
+    /// narrower terminal's width]
+    #[arg(long, value_name = "COLUMNS")]
+    pub width: Option<usize>,
+
     /// Pictures: draw every thread and lock, not only those involved in a wait
     #[arg(long)]
     pub all: bool,

@@ -40,6 +40,24 @@ impl Destination<'_> {
         }
     }
 
+    /// The text report's width: as asked, else 100 columns, or fewer on a
+    /// narrower terminal. Files and pipes get 100, so their bytes do not depend
+    /// on the terminal the command ran in.
+    pub fn width(&self, asked: Option<usize>) -> usize {
+        if let Some(w) = asked {
+            return w;
+        }
+        let terminal = self
+            .is_terminal()
+            .then(|| terminal_size::terminal_size_of(io::stdout()))
+            .flatten()
+            .map(|(terminal_size::Width(w), _)| usize::from(w));
+        // Below 40 columns nothing reads well; wrapping harder only scatters the words.
+        terminal.map_or(ast_locks_render::text::WIDTH, |w| {
+            w.clamp(40, ast_locks_render::text::WIDTH)
+        })
+    }
+
     /// Whether to colour: `--color always` and `never` as said; `auto` on a
     /// terminal, by the conventions anstream implements (`NO_COLOR`,
     /// `CLICOLOR`, `CLICOLOR_FORCE`, `TERM=dumb`), never into a file.

@@ -56,13 +56,23 @@ fn file_and_stdin_give_the_same_report_in_every_format() {
     let path = data(ABBA);
     let bytes = std::fs::read(&path).expect("sample");
     for format in ["text", "dot", "json"] {
-        let from_file = run(&["-f", format, path.to_str().expect("utf8 path")]);
-        let from_stdin = run_stdin(&["-f", format], &bytes);
-        let from_dash = run_stdin(&["-f", format, "-"], &bytes);
+        // Unwrapped: the file's name is longer than `<stdin>`.
+        let from_file = run(&[
+            "-f",
+            format,
+            "--width",
+            "0",
+            path.to_str().expect("utf8 path"),
+        ]);
+        let from_stdin = run_stdin(&["-f", format, "--width", "0"], &bytes);
+        let from_dash = run_stdin(&["-f", format, "--width", "0", "-"], &bytes);
         assert_eq!(from_file.status.code(), Some(1), "{format}");
         assert_eq!(from_stdin.status.code(), Some(1), "{format}");
         // Only the text heading names the input.
-        let strip = |s: String| s.replace(path.to_str().expect("utf8"), "<stdin>");
+        let strip = |s: String| {
+            s.replace(path.to_str().expect("utf8"), "<stdin>")
+                .replace("ast-locks <stdin> ", "ast-locks FILE ")
+        };
         assert_eq!(strip(stdout(&from_file)), stdout(&from_stdin), "{format}");
         assert_eq!(stdout(&from_stdin), stdout(&from_dash), "{format}");
     }
@@ -405,7 +415,14 @@ fn dumps_of_two_processes_are_not_a_series() {
     // Asterisk 18.0.0, then 22.0.0: no thread and no lock in common.
     let a = data(CONVOY);
     let b = data(ABBA);
-    let o = run(&["-f", "text", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let o = run(&[
+        "-f",
+        "text",
+        "--width",
+        "0",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "the 22.0.0 dump deadlocks");
     let t = stdout(&o);
     let first: Vec<&str> = t.lines().take(4).collect();
@@ -540,6 +557,8 @@ fn locks_fail_two_netconsoles_behind_unknown_holder_and_no_deadlock() {
     let o = run(&[
         "-f",
         "text",
+        "--width",
+        "0",
         data("asterisk-1.8-testsuite/locks-fail.txt")
             .to_str()
             .unwrap(),
@@ -919,7 +938,7 @@ fn series(name: &str) -> String {
 
 #[test]
 fn three_snapshots_say_first_whether_the_freeze_is_confirmed() {
-    let o = run(&["-f", "text", &series("persisting-cycle")]);
+    let o = run(&["-f", "text", "--width", "0", &series("persisting-cycle")]);
     assert_eq!(o.status.code(), Some(1));
     let first = stdout(&o).lines().next().unwrap_or("").to_string();
     assert!(
@@ -927,22 +946,23 @@ fn three_snapshots_say_first_whether_the_freeze_is_confirmed() {
         "{first}"
     );
     assert!(
-        first.contains("0x7f3a1c1f0700 LWP 4102") && first.contains("0x7f3a1c2fd700 LWP 4101"),
+        first.contains("thread 0x7f3a1c1f0700 (LWP 4102)")
+            && first.contains("thread 0x7f3a1c2fd700 (LWP 4101)"),
         "{first}"
     );
 
-    let o = run(&["-f", "text", &series("transient-cycle")]);
+    let o = run(&["-f", "text", "--width", "0", &series("transient-cycle")]);
     let first = stdout(&o).lines().next().unwrap_or("").to_string();
     assert!(
         first.starts_with("POSSIBLE TRANSIENT: a deadlock seen in 1 of 3 snapshots"),
         "{first}"
     );
 
-    let o = run(&["-f", "text", &series("growing-convoy")]);
+    let o = run(&["-f", "text", "--width", "0", &series("growing-convoy")]);
     let text = stdout(&o);
     let first = text.lines().next().unwrap_or("");
     assert!(
-        first.starts_with("FREEZE LIKELY: 0x7f22aa7fc640 LWP 9100 held &channels->lock 0x55aa31963f00 in all 3 snapshots")
+        first.starts_with("FREEZE LIKELY: thread 0x7f22aa7fc640 (LWP 9100) held &channels->lock 0x55aa31963f00 in all 3 snapshots")
             && first.ends_with("(2 → 3 → 5)"),
         "{first}"
     );
@@ -954,7 +974,7 @@ fn three_snapshots_say_first_whether_the_freeze_is_confirmed() {
             .starts_with("Longest-held awaited lock: &channels->lock"),
         "{text}"
     );
-    assert!(text.contains("2 -> 3 -> 5 (growing)"), "{text}");
+    assert!(text.contains("2 → 3 → 5 (growing)"), "{text}");
 }
 
 #[test]
@@ -1026,7 +1046,7 @@ fn stall_threshold_and_fail_on_choose_the_exit_status() {
 #[test]
 fn lock_order_inversion_without_any_blocked_thread_names_both_code_paths() {
     let inv = series("lock-order-inversion");
-    let o = run(&["-f", "text", &inv]);
+    let o = run(&["-f", "text", "--width", "0", &inv]);
     assert_eq!(o.status.code(), Some(0), "nothing is blocked");
     let t = stdout(&o);
     assert!(
@@ -1034,7 +1054,7 @@ fn lock_order_inversion_without_any_blocked_thread_names_both_code_paths() {
         "{t}"
     );
     assert!(
-        t.contains("&(&agents)->lock -> &p->lock -> &(&agents)->lock"),
+        t.contains("&(&agents)->lock → &p->lock → &(&agents)->lock"),
         "{t}"
     );
     assert!(

@@ -42,7 +42,7 @@ fn json(input: &str) -> (Value, i32) {
 }
 
 fn text(input: &str) -> (String, i32) {
-    let o = run_stdin(&["-f", "text", "--color", "never"], input);
+    let o = run_stdin(&["-f", "text", "--color", "never", "--width", "0"], input);
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         o.status.code().unwrap_or(-1),

@@ -93,6 +93,8 @@ fn verdict_exit_status_json_and_text_agree_on_every_test_dump() {
             let text_out = run(&[
                 "-f",
                 "text",
+                "--width",
+                "0",
                 "--color",
                 "never",
                 "--rwlock-policy",
@@ -263,7 +265,7 @@ fn a_dump_wrapped_by_mail_or_jira_is_still_the_deadlock() {
         (&abba, 80, true),
         (&abba, 40, true),
     ] {
-        let o = run_stdin(&["-f", "text"], &fold(text, width, spaces));
+        let o = run_stdin(&["-f", "text", "--width", "0"], &fold(text, width, spaces));
         let t = stdout(&o);
         assert_eq!(o.status.code(), Some(1), "{width} {spaces}\n{t}");
         assert!(
@@ -303,7 +305,7 @@ fn lock_lines_that_cannot_be_read_make_the_verdict_undetermined() {
 fn backtraces_without_owners_are_undetermined_and_fail_on_deadlock_does_not_pass() {
     // ast_coredumper's brief file of the ABBA sample: two threads wait, owners unknown.
     let brief = "testdata/asterisk-22.0.0-s1-abba/ast_coredumper-brief.txt";
-    let o = run(&["-f", "text", "--fail-on", "deadlock", brief]);
+    let o = run(&["-f", "text", "--width", "0", "--fail-on", "deadlock", brief]);
     assert_eq!(o.status.code(), Some(3));
     let first = stdout(&o).lines().next().unwrap_or("").to_string();
     assert!(
@@ -350,6 +352,8 @@ fn owner_look_ups_of_another_process_are_named_on_the_first_screen() {
     let o = run(&[
         "-f",
         "text",
+        "--width",
+        "0",
         "testdata/asterisk-22.0.0-s1-abba/gdb-thread-apply-all-bt.txt",
         "--owners",
         "testdata/asterisk-18.0.0-s4-convoy/gdb-mutex-x3dw.txt",
@@ -366,6 +370,8 @@ fn owner_look_ups_of_another_process_are_named_on_the_first_screen() {
     let o = run(&[
         "-f",
         "text",
+        "--width",
+        "0",
         "testdata/asterisk-22.0.0-s1-abba/core-show-locks.txt",
         "testdata/asterisk-18.0.0-s4-convoy/gdb-thread-apply-all-bt.txt",
     ]);
@@ -411,7 +417,7 @@ fn a_banner_with_no_thread_is_no_locks_held_even_glued_onto_one_line() {
 =======================================================================   ===   \
 === <pending> <lock#> (<file>): <lock type> <line num> <function> <lock name> <lock addr> (times locked)   \
 ===   =======================================================================\n\nso nothing is locked?\n";
-    let o = run_stdin(&["-f", "text"], glued.as_bytes());
+    let o = run_stdin(&["-f", "text", "--width", "0"], glued.as_bytes());
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(
         stdout(&o).starts_with("no deadlock: no locks held (the dump lists no thread)"),

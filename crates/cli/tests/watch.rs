@@ -178,7 +178,7 @@ fn the_same_deadlock_twice_is_a_confirmed_freeze_with_its_evidence_kept() {
     );
     let verdict = std::fs::read_to_string(f.join("verdict.txt")).unwrap();
     assert!(
-        verdict.starts_with("FREEZE CONFIRMED: the same deadlock in all 2 snapshots"),
+        verdict.starts_with("FREEZE CONFIRMED: the same deadlock in both snapshots"),
         "{verdict}"
     );
     let report = std::fs::read_to_string(f.join("report.txt")).unwrap();

@@ -34,9 +34,11 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod refs;
+mod steps;
 pub mod svg;
 pub mod text;
 pub mod view;
+pub mod wrap;
 
 use ast_locks_analysis::diagnose::Diagnosis;
 use ast_locks_analysis::lockorder::PotentialDeadlock;
@@ -201,6 +203,7 @@ impl<'r, 'a> Report<'r, 'a> {
             .iter()
             .map(|g| match g {
                 Gap::OwnersNotLookedUp { .. } => Step {
+                    facts: Vec::new(),
                     say: "A backtrace does not say who holds a lock. Look the owners up in gdb \
                           (or let `ast-locks capture --core CORE --binary PROGRAM` do all of it):"
                         .to_string(),
@@ -216,12 +219,14 @@ impl<'r, 'a> Report<'r, 'a> {
                      from a DEBUG_THREADS build",
                 ),
                 Gap::OwnerNotInPaste { .. } => Step {
+                    facts: Vec::new(),
                     say: "Ask for the whole `thread apply all bt` of the same moment (every thread), \
                           with the owner look-ups:"
                         .to_string(),
                     commands: vec![format!("ast-locks gdb-commands {file}")],
                 },
                 Gap::PartialPaste { .. } => Step {
+                    facts: Vec::new(),
                     say: "Ask for every thread's backtrace of the same moment (`thread apply all bt`, \
                           or ast_coredumper's -full.txt), with the owner look-ups:"
                         .to_string(),
@@ -450,6 +455,8 @@ impl<'r, 'a> Report<'r, 'a> {
 pub struct Step {
     /// What to do, for a person.
     pub say: String,
+    /// What the input shows that the step is about, one line each (may be none).
+    pub facts: Vec<String>,
     /// Commands to run, in order (may be none).
     pub commands: Vec<String>,
 }
@@ -459,6 +466,7 @@ impl Step {
     pub fn say(text: &str) -> Step {
         Step {
             say: text.to_string(),
+            facts: Vec::new(),
             commands: Vec::new(),
         }
     }

@@ -154,8 +154,23 @@ pub fn write(
     v: &View,
     opts: &MarkdownOptions,
 ) -> io::Result<()> {
+    heading(w, r)?;
+    picture(w, v)?;
+    deadlocks(w, r)?;
+    blocked(w, r, opts)?;
+    spinning(w, r)?;
+    unknown_holders(w, r)?;
+    stalls(w, r)?;
+    potential(w, r)?;
+    anomalies(w, r)?;
+    to_decide(w, r)?;
+    backtraces(w, r)?;
+    warnings(w, r)
+}
+
+/// The verdict, what the input was, and what the first screen must say beside it.
+fn heading(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     let s = r.snapshot;
-    let a = r.analysis;
     writeln!(w, "## ast-locks: {}", text(&r.headline()))?;
     writeln!(w)?;
     if let Some(series) = r.series {
@@ -179,7 +194,11 @@ pub fn write(
             writeln!(w, "- **Note:** {}", text(c))?;
         }
     }
+    Ok(())
+}
 
+/// The mermaid graph GitHub draws.
+fn picture(w: &mut impl Write, v: &View) -> io::Result<()> {
     if !v.nodes.is_empty() {
         writeln!(w)?;
         writeln!(w, "```mermaid")?;
@@ -194,7 +213,12 @@ pub fn write(
             )?;
         }
     }
+    Ok(())
+}
 
+/// Each deadlock: its table, then what to do.
+fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
+    let a = r.analysis;
     for (d, dl) in a.deadlocks.iter().enumerate() {
         writeln!(w)?;
         writeln!(
@@ -225,42 +249,99 @@ pub fn write(
             writeln!(w, "Shortest cycle: {}", steps.join(" → "))?;
             writeln!(w)?;
         }
+        deadlock_table(w, r, dl)?;
+        next_steps(w, &r.deadlock_steps(d))?;
+    }
+    Ok(())
+}
+
+/// One row per deadlocked thread: what it holds (where taken, for how long),
+/// what it waits for, who holds that, and where it waits.
+fn deadlock_table(
+    w: &mut impl Write,
+    r: &Report<'_, '_>,
+    dl: &ast_locks_analysis::Deadlock,
+) -> io::Result<()> {
+    let a = r.analysis;
+    writeln!(
+        w,
+        "| thread | holds | taken at | held for | waits for | held by | where it waits |"
+    )?;
+    writeln!(w, "|---|---|---|---|---|---|---|")?;
+    let mut order = dl.cycle.clone();
+    order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+    for t in order {
+        let held = r.held_entries(t);
+        let holds: Vec<String> = held.iter().map(|&(li, _)| lock_ref(r, li)).collect();
+        let taken: Vec<String> = held
+            .iter()
+            .map(|(_, e)| {
+                if e.location.file.is_empty() {
+                    "(owner per gdb)".to_string()
+                } else {
+                    code(&e.location.to_string())
+                }
+            })
+            .collect();
+        let held_for: Vec<String> = held
+            .iter()
+            .map(|(_, e)| {
+                e.timing
+                    .as_ref()
+                    .map(|t| t.held_for().text.to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let (waits, by, site) = match a.waits[t] {
+            Some((li, _)) => (
+                lock_ref(r, li),
+                r.in_the_way_text(t, |b| thread_ref(r, b)),
+                r.wait_site(t).map(|x| code(&x)).unwrap_or_default(),
+            ),
+            None => (String::new(), String::new(), String::new()),
+        };
         writeln!(
             w,
-            "| thread | holds | waits for | held by | where it waits |"
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&thread_ref(r, t)),
+            cell(&holds.join("<br>")),
+            cell(&taken.join("<br>")),
+            cell(&held_for.join("<br>")),
+            cell(&waits),
+            cell(&by),
+            cell(&site)
         )?;
-        writeln!(w, "|---|---|---|---|---|")?;
-        let mut order = dl.cycle.clone();
-        order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
-        for t in order {
-            let holds: Vec<String> = a
-                .held_locks(s, t)
-                .into_iter()
-                .map(|li| lock_ref(r, li))
-                .collect();
-            let (waits, by, site) = match a.waits[t] {
-                Some((li, _)) => {
-                    let by = r.in_the_way_text(t, |b| code(&r.thread_ref(b)));
-                    (
-                        lock_ref(r, li),
-                        by,
-                        r.wait_site(t).map(|x| code(&x)).unwrap_or_default(),
-                    )
-                }
-                None => (String::new(), String::new(), String::new()),
-            };
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} |",
-                cell(&thread_ref(r, t)),
-                cell(&holds.join("<br>")),
-                cell(&waits),
-                cell(&by),
-                cell(&site)
-            )?;
+    }
+    Ok(())
+}
+
+/// A finding's next steps: what to do, the lines of the input it is about,
+/// the commands to run.
+fn next_steps(w: &mut impl Write, steps: &[crate::Step]) -> io::Result<()> {
+    for step in steps {
+        writeln!(w)?;
+        writeln!(w, "**Next:** {}", text(&step.say))?;
+        if !step.facts.is_empty() {
+            writeln!(w)?;
+            for f in &step.facts {
+                writeln!(w, "- {}", text(f))?;
+            }
+        }
+        if !step.commands.is_empty() {
+            writeln!(w)?;
+            writeln!(w, "```sh")?;
+            for c in &step.commands {
+                writeln!(w, "{c}")?;
+            }
+            writeln!(w, "```")?;
         }
     }
+    Ok(())
+}
 
+/// The blocked threads, grouped by what they are stuck behind.
+fn blocked(w: &mut impl Write, r: &Report<'_, '_>, opts: &MarkdownOptions) -> io::Result<()> {
+    let a = r.analysis;
     if !a.roots.is_empty() {
         writeln!(w)?;
         writeln!(w, "### Blocked threads, by what they are stuck behind")?;
@@ -310,8 +391,18 @@ pub fn write(
                 }
             }
         }
+        // What to do about each stalled holder, after the list.
+        for g in &a.roots {
+            if let Root::Holder(h) = g.root {
+                next_steps(w, &r.holder_steps(h))?;
+            }
+        }
     }
+    Ok(())
+}
 
+/// Threads busy in a trylock loop.
+fn spinning(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     let spinners = r.spinning();
     if !spinners.is_empty() {
         writeln!(w)?;
@@ -326,7 +417,13 @@ pub fn write(
             )?;
         }
     }
+    Ok(())
+}
 
+/// Awaited locks that no listed thread holds.
+fn unknown_holders(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
+    let s = r.snapshot;
+    let a = r.analysis;
     let unknown = a.unknown_holder_locks();
     if !unknown.is_empty() {
         writeln!(w)?;
@@ -357,7 +454,11 @@ pub fn write(
              consistent snapshot."
         )?;
     }
+    Ok(())
+}
 
+/// Awaited locks held longer than the threshold.
+fn stalls(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     if !r.stalls.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -377,7 +478,11 @@ pub fn write(
             )?;
         }
     }
+    Ok(())
+}
 
+/// Lock-order cycles: deadlocks waiting to happen.
+fn potential(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     if !r.potential.is_empty() {
         writeln!(w)?;
         writeln!(w, "### Potential deadlocks (lock order)")?;
@@ -402,7 +507,12 @@ pub fn write(
             }
         }
     }
+    Ok(())
+}
 
+/// What the dump shows that should not happen.
+fn anomalies(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
+    let a = r.analysis;
     if !a.anomalies.is_empty() {
         writeln!(w)?;
         writeln!(w, "### Anomalies")?;
@@ -411,7 +521,11 @@ pub fn write(
             writeln!(w, "- {}: {}", thread_ref(r, x.thread), text(&x.message))?;
         }
     }
+    Ok(())
+}
 
+/// What to do when the input cannot decide.
+fn to_decide(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     let steps = r.undetermined_steps();
     if !steps.is_empty() {
         writeln!(w)?;
@@ -429,7 +543,13 @@ pub fn write(
             }
         }
     }
+    Ok(())
+}
 
+/// Backtraces of the threads the report is about.
+fn backtraces(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
+    let s = r.snapshot;
+    let a = r.analysis;
     // Backtraces of the threads the report is about.
     let mut involved: Vec<usize> = a.deadlocks.iter().flat_map(|d| d.threads.clone()).collect();
     for b in &a.blocked {
@@ -474,7 +594,11 @@ pub fn write(
             writeln!(w, "</details>")?;
         }
     }
+    Ok(())
+}
 
+/// What the parser could not read.
+fn warnings(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     if !r.warnings.is_empty() {
         writeln!(w)?;
         writeln!(w, "### Input warnings")?;

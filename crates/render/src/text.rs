@@ -9,12 +9,28 @@ use ast_locks_model::{LockEntry, LockKind};
 use std::io::{self, Write};
 
 /// Text report options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextOptions {
     /// ANSI colours. Default: `false` (the binary turns it on for terminals without `NO_COLOR`).
     pub color: bool,
     /// List every blocked thread and warning instead of the first few. Default: `false`.
     pub verbose: bool,
+    /// Wrap lines to this many columns (0: never wrap). Default: [`WIDTH`].
+    pub width: usize,
+}
+
+/// The width a report fits unless told otherwise: wide enough for a lock line
+/// with its site, narrow enough for a split terminal.
+pub const WIDTH: usize = 100;
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            color: false,
+            verbose: false,
+            width: WIDTH,
+        }
+    }
 }
 
 /// Without `verbose`, show at most this many threads per root and warnings.
@@ -85,6 +101,14 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// Write the report: the verdict first, then each section that has something
 /// to say.
 pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::Result<()> {
+    let mut out = Vec::new();
+    sections(&mut out, r, opts)?;
+    let text = String::from_utf8_lossy(&out);
+    w.write_all(crate::wrap::wrap(&text, opts.width).as_bytes())
+}
+
+/// Each section that has something to say, in reading order.
+fn sections(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::Result<()> {
     let st = Style { on: opts.color };
     headline(w, r, &st)?;
     about(w, r, &st)?;
@@ -105,7 +129,8 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>, opts: &TextOptions) -> io::
     warnings(w, r, &st, opts)
 }
 
-/// The verdict (and, for several snapshots, what the series says above it).
+/// The verdict (and, for several snapshots, what the series says above it),
+/// each one line that scripts can take with `head -n 1`: never wrapped.
 fn headline(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()> {
     use ast_locks_analysis::series::SeriesVerdict;
     let a = r.analysis;
@@ -118,7 +143,7 @@ fn headline(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()
     };
     if r.verdict.kind == VerdictKind::Undetermined {
         // What cannot be decided comes first, whatever the series says.
-        writeln!(w, "{painted}")?;
+        writeln!(w, "{}{painted}", crate::wrap::WHOLE)?;
     }
     if let Some(series) = r.series {
         let line = series.headline();
@@ -127,10 +152,10 @@ fn headline(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<()
             SeriesVerdict::Calm => st.green(&line),
             _ => st.yellow(&line),
         };
-        writeln!(w, "{painted}")?;
+        writeln!(w, "{}{painted}", crate::wrap::WHOLE)?;
     }
     if r.verdict.kind != VerdictKind::Undetermined {
-        writeln!(w, "{painted}")?;
+        writeln!(w, "{}{painted}", crate::wrap::WHOLE)?;
     }
     Ok(())
 }
@@ -206,7 +231,7 @@ fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
                     .chain(dl.cycle.first())
                     .map(|&t| r.thread_ref(t))
                     .collect();
-                writeln!(w, "  shortest cycle: {}", steps.join(" -> "))?;
+                writeln!(w, "  shortest cycle: {}", steps.join(" → "))?;
             }
             // The cycle's members first, in cycle order, then the rest of the component.
             let mut order = dl.cycle.clone();
@@ -226,6 +251,26 @@ fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
                 "  {} stuck behind this deadlock (see below)",
                 plural(behind, "more thread is", "more threads are")
             )?;
+        }
+        next(w, st, &r.deadlock_steps(d))?;
+    }
+    Ok(())
+}
+
+/// A command to copy: indented, never wrapped.
+fn command(w: &mut impl Write, c: &str) -> io::Result<()> {
+    writeln!(w, "{}    {c}", crate::wrap::WHOLE)
+}
+
+/// A finding's next steps, under it.
+fn next(w: &mut impl Write, st: &Style, steps: &[crate::Step]) -> io::Result<()> {
+    for step in steps {
+        writeln!(w, "  {} {}", st.bold("Next:"), step.say)?;
+        for f in &step.facts {
+            writeln!(w, "    {f}")?;
+        }
+        for c in &step.commands {
+            command(w, c)?;
         }
     }
     Ok(())
@@ -378,7 +423,7 @@ fn potential(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
                 "by name class only: these may be different objects that share a name".to_string()
             }
         };
-        writeln!(w, "  {}. {}  [{how}]", i + 1, ring.join(" -> "))?;
+        writeln!(w, "  {}. {}  [{how}]", i + 1, ring.join(" → "))?;
         for (k, ev) in p.steps.iter().enumerate() {
             let (first, then) = (&p.classes[k], &p.classes[(k + 1) % p.classes.len()]);
             for e in ev.iter().take(3) {
@@ -517,7 +562,7 @@ fn next_steps(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<
     for step in steps {
         writeln!(w, "  {}", step.say)?;
         for c in &step.commands {
-            writeln!(w, "    {c}")?;
+            command(w, c)?;
         }
     }
     Ok(())
@@ -706,7 +751,7 @@ fn root_block(
         let named_in_heading = matches!(b.root, Root::Holder(_));
         let chain = if b.via.len() > 2 || (b.via.len() == 2 && !named_in_heading) {
             let ids: Vec<String> = b.via[1..].iter().map(|&x| r.thread_ref(x)).collect();
-            format!(", via {}", ids.join(" -> "))
+            format!(", via {}", ids.join(" → "))
         } else {
             String::new()
         };
@@ -736,6 +781,9 @@ fn root_block(
     if groups.len() > shown {
         let rest: usize = groups[shown..].iter().map(|f| f.threads.len()).sum();
         writeln!(w, "    … {rest} more (--verbose lists them all)")?;
+    }
+    if let Root::Holder(h) = g.root {
+        next(w, st, &r.holder_steps(h))?;
     }
     Ok(())
 }
@@ -776,7 +824,7 @@ fn series_block(
             "  waiters on {} {}: {}{}{holder}",
             c.name,
             c.lock,
-            sizes.join(" -> "),
+            sizes.join(" → "),
             if c.growing() { " (growing)" } else { "" }
         )?;
     }
@@ -787,8 +835,9 @@ fn series_block(
         .count();
     writeln!(
         w,
-        "  {persistent} of {} distinct waits persist in all {n} snapshots",
-        series.waits.len()
+        "  {persistent} of {} distinct waits persist in {} snapshots",
+        series.waits.len(),
+        ast_locks_analysis::series::all_of(series.snapshots)
     )?;
     Ok(())
 }

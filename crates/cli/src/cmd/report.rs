@@ -48,7 +48,11 @@ pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<O
     if opts.focus.is_some() && view.nodes.is_empty() {
         return Err(focus_matches_nothing(&report, opts));
     }
-    let out = render(&report, &view, format, destination.color(opts.color), opts)?;
+    let look = Look {
+        color: destination.color(opts.color),
+        width: destination.width(opts.width),
+    };
+    let out = render(&report, &view, format, look, opts)?;
     destination.write(&out)?;
     if opts.output.is_some() {
         // The report went to a file: the verdict still reaches the terminal.
@@ -77,7 +81,11 @@ pub fn write_reports(
     let report = report_of(&moment, snapshots[diagnosis.index], &diagnosis, opts);
     let view = View::new(&report, &view_options(opts));
     for (format, path) in files {
-        let out = render(&report, &view, *format, false, opts)?;
+        let look = Look {
+            color: false,
+            width: opts.width.unwrap_or(text::WIDTH),
+        };
+        let out = render(&report, &view, *format, look, opts)?;
         let destination = Destination { file: Some(path) };
         destination.write(&out)?;
     }
@@ -194,13 +202,20 @@ fn view_options(opts: &Opts) -> ViewOptions {
     }
 }
 
+/// How the text report looks where it goes.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    color: bool,
+    width: usize,
+}
+
 /// The whole output, made before anything is written, so a failure leaves no
 /// half-written file and a closed pipe costs nothing.
 fn render(
     report: &Report<'_, '_>,
     view: &View,
     format: Format,
-    color: bool,
+    look: Look,
     opts: &Opts,
 ) -> Result<Vec<u8>, Failure> {
     let mut out: Vec<u8> = Vec::new();
@@ -209,8 +224,9 @@ fn render(
             &mut out,
             report,
             &text::TextOptions {
-                color,
+                color: look.color,
                 verbose: opts.verbose,
+                width: look.width,
             },
         ),
         Format::Json => json::write(&mut out, report),
