@@ -149,3 +149,39 @@ fn focus_on_a_lock_address_draws_its_holders_and_waiters() {
     let o = run(&["-f", "dot", "--focus", "&nothing*", p]);
     assert_eq!(count(&o.stdout, "[label=\"0x7f3a"), 0);
 }
+
+#[test]
+fn the_builtin_picture_of_every_thread_of_a_big_dump_refuses_and_names_the_alternatives() {
+    let spec = ast_locks_synth::Spec {
+        threads: 2000,
+        cycles: vec![2],
+        convoys: vec![],
+        seed: 7,
+    };
+    let dir = std::env::temp_dir().join(format!("ast-locks-focus-{}-all", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("synthetic-2000.txt");
+    std::fs::write(
+        &path,
+        ast_locks_synth::dump(&spec, ast_locks_model::Generation::V21Plus),
+    )
+    .expect("write dump");
+    let o = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+        .args(["-f", "svg", "--all", path.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    let drawn = Command::new(env!("CARGO_BIN_EXE_ast-locks"))
+        .args(["-f", "svg", path.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for alternative in ["--renderer graphviz", "--focus", "--max-nodes", "leave out `--all`"] {
+        assert!(err.contains(alternative), "{err}");
+    }
+    assert!(err.contains("2000 nodes"), "{err}");
+    // Without --all the threads that matter are drawn as before.
+    assert_eq!(drawn.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&drawn.stdout).contains("<svg"));
+}
