@@ -177,7 +177,12 @@ fn the_builtin_picture_of_every_thread_of_a_big_dump_refuses_and_names_the_alter
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    for alternative in ["--renderer graphviz", "--focus", "--max-nodes", "leave out `--all`"] {
+    for alternative in [
+        "--renderer graphviz",
+        "--focus",
+        "--max-nodes",
+        "leave out `--all`",
+    ] {
         assert!(err.contains(alternative), "{err}");
     }
     assert!(err.contains("2000 nodes"), "{err}");
