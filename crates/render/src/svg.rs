@@ -358,8 +358,13 @@ fn labels_on_top(svg: &str) -> String {
         };
         let end = start + len + "</text>".len();
         body.push_str(&rest[..start]);
-        texts.push_str(&rest[start..end]);
-        texts.push('\n');
+        let text = &rest[start..end];
+        // layout-rs writes an empty `<textPath>` for every edge without a
+        // label on its path (ours sit beside the edge): nothing to keep.
+        if !(text.contains("<textPath") && text.contains("></textPath></text>")) {
+            texts.push_str(text);
+            texts.push('\n');
+        }
         rest = &rest[end..];
     }
     body.push_str(rest);
@@ -436,6 +441,13 @@ pub fn graphviz(v: &View, layout: Layout) -> Result<Vec<u8>, SvgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_empty_text_path_is_written() {
+        let svg = builtin(&view(2, &[(0, 1, 0), (1, 0, 1)])).expect("drawn");
+        assert!(!svg.contains("></textPath>"), "{svg}");
+        assert!(svg.contains("lock 0") && svg.contains("lock 1"), "labels kept: {svg}");
+    }
 
     fn view(nodes: usize, edges: &[(usize, usize, usize)]) -> View {
         View {
