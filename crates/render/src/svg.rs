@@ -446,7 +446,10 @@ mod tests {
     fn no_empty_text_path_is_written() {
         let svg = builtin(&view(2, &[(0, 1, 0), (1, 0, 1)])).expect("drawn");
         assert!(!svg.contains("></textPath>"), "{svg}");
-        assert!(svg.contains("lock 0") && svg.contains("lock 1"), "labels kept: {svg}");
+        assert!(
+            svg.contains("lock 0") && svg.contains("lock 1"),
+            "labels kept: {svg}"
+        );
     }
 
     fn view(nodes: usize, edges: &[(usize, usize, usize)]) -> View {
