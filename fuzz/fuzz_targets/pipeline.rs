@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         let mut report = Report::diagnosed(snapshot, &diagnosis, &dump.warnings);
         report.format = dump.format;
         let mut out = Vec::new();
-        let _ = text::write(&mut out, &report, &text::TextOptions { color: true, verbose: true });
+        let _ = text::write(&mut out, &report, &text::TextOptions { color: true, verbose: true, width: 40 });
         let _ = json::write(&mut out, &report);
         let _ = gdbcmd::write(&mut out, snapshot, "fuzz");
         for kind in [ViewKind::Threads, ViewKind::Locks] {

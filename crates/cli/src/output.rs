@@ -83,6 +83,42 @@ impl Destination<'_> {
     }
 }
 
+impl Destination<'_> {
+    /// Write the output as `make` produces it, without holding it all in
+    /// memory (JSON of a big dump): to standard output through a buffer, or to
+    /// a temporary file beside `-o FILE` that becomes FILE only when complete,
+    /// so a failure still leaves no half-written file.
+    pub fn stream(
+        &self,
+        make: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Failure> {
+        let Some(path) = self.file else {
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            return make(&mut out)
+                .and_then(|()| out.flush())
+                .or_else(ignore_broken_pipe);
+        };
+        let cannot = |e: io::Error| Failure(format!("{}: cannot write: {e}", path.display()));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let written = std::fs::File::create(&partial).and_then(|f| {
+            let mut out = io::BufWriter::with_capacity(1 << 16, f);
+            make(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        });
+        match written.and_then(|()| std::fs::rename(&partial, path)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(cannot(e))
+            }
+        }
+    }
+}
+
 /// The name of a format as `--format` takes it.
 fn format_name(f: Format) -> &'static str {
     match f {

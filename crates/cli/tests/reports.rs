@@ -191,3 +191,30 @@ fn the_html_of_a_big_dump_puts_the_deadlocks_first_and_folds_the_threads_in_no_w
     let first_row = table.split("<tr data-key=").nth(1).unwrap_or("");
     assert!(first_row.contains("class=\"hot\""), "{first_row}");
 }
+
+#[test]
+fn json_written_as_it_is_made_is_the_same_to_a_file_and_leaves_no_partial_file() {
+    let dir = std::env::temp_dir().join(format!("ast-locks-reports-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("report.json");
+    let piped = run(&["-f", "json", &data(ABBA)]);
+    let to_file = run(&[&data(ABBA), "-o", file.to_str().expect("utf8")]);
+    assert_eq!(to_file.status.code(), Some(1));
+    assert_eq!(std::fs::read(&file).expect("written"), piped.stdout);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["report.json"]);
+    // A folder that does not exist: an error naming the file, nothing written.
+    let missing = dir.join("no-such-folder").join("report.json");
+    let o = run(&[&data(ABBA), "-o", missing.to_str().expect("utf8")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no-such-folder/report.json: cannot write"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -20,8 +20,8 @@ struct Doc<'r> {
     verdict_kind: &'static str,
     /// What the input lacks, when the verdict is undetermined.
     undetermined: Vec<GapJ>,
-    threads: Vec<ThreadJ<'r>>,
-    locks: Vec<LockJ<'r>>,
+    threads: Lazy<Box<dyn Iterator<Item = ThreadJ<'r>> + 'r>>,
+    locks: Lazy<Box<dyn Iterator<Item = LockJ<'r>> + 'r>>,
     deadlocks: Vec<DeadlockJ<'r>>,
     blocked: Vec<BlockedJ<'r>>,
     anomalies: Vec<AnomalyJ<'r>>,
@@ -31,6 +31,27 @@ struct Doc<'r> {
     trylock_failures: Vec<TrylockJ<'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     series: Option<SeriesJ<'r>>,
+}
+
+/// A list written as it is made, never held whole: the threads and locks of
+/// a big dump would otherwise be a second copy of it in memory.
+struct Lazy<I>(std::cell::RefCell<Option<I>>);
+
+impl<I> Lazy<I> {
+    fn new(items: I) -> Self {
+        Lazy(std::cell::RefCell::new(Some(items)))
+    }
+}
+
+impl<I: Iterator> Serialize for Lazy<I>
+where
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Written once: the document is serialised once.
+        let items = self.0.borrow_mut().take();
+        serializer.collect_seq(items.into_iter().flatten())
+    }
 }
 
 #[derive(Serialize)]
@@ -294,8 +315,8 @@ fn dedup(mut v: Vec<&str>) -> Vec<&str> {
 pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
     let s = r.snapshot;
     let a = r.analysis;
-    let tid = |i: usize| -> &str { &s.threads[i].id };
-    let addr = |li: usize| -> &str { a.lock_label(s, li).1 };
+    let tid = move |i: usize| -> &str { &s.threads[i].id };
+    let addr = move |li: usize| -> &str { a.lock_label(s, li).1 };
     let doc = Doc {
         schema_version: SCHEMA_VERSION,
         input: Input {
@@ -329,11 +350,8 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                 message: g.describe(),
             })
             .collect(),
-        threads: s
-            .threads
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ThreadJ {
+        threads: Lazy::new(Box::new(s.threads.iter().enumerate().map(move |(i, t)| {
+            ThreadJ {
                 id: &t.id,
                 lwp: t.lwp,
                 gdb_thread: t.gdb_num,
@@ -353,31 +371,26 @@ pub fn write(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                     lock: Some(addr(li)).filter(|a| !a.is_empty()),
                     kind: t.entries[ei].kind.label(),
                 }),
-            })
-            .collect(),
-        locks: a
-            .locks
-            .iter()
-            .enumerate()
-            .map(|(li, l)| {
-                let (name, address) = a.lock_label(s, li);
-                LockJ {
-                    addr: address,
-                    name,
-                    holders: dedup(l.holders.iter().map(|h| tid(h.thread)).collect()),
-                    waiters: l.waiters.iter().map(|h| tid(h.thread)).collect(),
-                    locked_here: a
-                        .locked_here(s, li)
-                        .into_iter()
-                        .map(|loc| LocJ {
-                            file: &loc.file,
-                            line: loc.line,
-                            function: &loc.function,
-                        })
-                        .collect(),
-                }
-            })
-            .collect(),
+            }
+        }))),
+        locks: Lazy::new(Box::new(a.locks.iter().enumerate().map(move |(li, l)| {
+            let (name, address) = a.lock_label(s, li);
+            LockJ {
+                addr: address,
+                name,
+                holders: dedup(l.holders.iter().map(|h| tid(h.thread)).collect()),
+                waiters: l.waiters.iter().map(|h| tid(h.thread)).collect(),
+                locked_here: a
+                    .locked_here(s, li)
+                    .into_iter()
+                    .map(|loc| LocJ {
+                        file: &loc.file,
+                        line: loc.line,
+                        function: &loc.function,
+                    })
+                    .collect(),
+            }
+        }))),
         deadlocks: a
             .deadlocks
             .iter()

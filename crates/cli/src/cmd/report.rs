@@ -52,8 +52,13 @@ pub fn report_with(inputs: &[Input], opts: &Opts, warned: &[String]) -> Result<O
         color: destination.color(opts.color),
         width: destination.width(opts.width),
     };
-    let out = render(&report, &view, format, look, opts)?;
-    destination.write(&out)?;
+    if format == Format::Json {
+        // Streamed: the JSON of a big dump is bigger than the dump's text.
+        destination.stream(|mut w| json::write(&mut w, &report))?;
+    } else {
+        let out = render(&report, &view, format, look, opts)?;
+        destination.write(&out)?;
+    }
     if opts.output.is_some() {
         // The report went to a file: the verdict still reaches the terminal.
         say(&report.headline());
