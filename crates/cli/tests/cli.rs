@@ -575,7 +575,7 @@ fn locks_fail_two_netconsoles_behind_unknown_holder_and_no_deadlock() {
     );
     // The two identical waits fold into one line naming both threads...
     assert!(
-        t.contains("2 threads wait for a->c 0x2aaaac491f50 at astobj2.c:842 internal_ao2_iterator_next(): thread 0x449ec940, thread 0x44a68940"),
+        t.contains("2 threads wait for a->c 0x2aaaac491f50 at astobj2.c:842 internal_ao2_iterator_next(): thread 0x449ec940 (netconsole), thread 0x44a68940 (netconsole)"),
         "{t}"
     );
     assert!(

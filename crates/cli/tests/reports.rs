@@ -96,11 +96,11 @@ fn a_deadlock_ends_with_the_code_sites_in_opposite_order_and_what_to_attach() {
         "{t}"
     );
     assert!(
-        t.contains("    thread 0x7f67a15356c0: took &s1_mutex_a 0x7f67a50f1100 at res_deadlock_demo.c:63 s1_thread_a(), then asks for &s1_mutex_b 0x7f67a50f1140 at res_deadlock_demo.c:67 s1_thread_a()"),
+        t.contains("    thread 0x7f67a15356c0 (LWP 32380, s1_thread_a): took &s1_mutex_a 0x7f67a50f1100 at res_deadlock_demo.c:63 s1_thread_a(), then asks for &s1_mutex_b 0x7f67a50f1140 at res_deadlock_demo.c:67 s1_thread_a()"),
         "{t}"
     );
     assert!(
-        t.contains("    thread 0x7f67a14b86c0: took &s1_mutex_b 0x7f67a50f1140 at res_deadlock_demo.c:76 s1_thread_b(), then asks for &s1_mutex_a 0x7f67a50f1100 at res_deadlock_demo.c:80 s1_thread_b()"),
+        t.contains("    thread 0x7f67a14b86c0 (LWP 32381, s1_thread_b): took &s1_mutex_b 0x7f67a50f1140 at res_deadlock_demo.c:76 s1_thread_b(), then asks for &s1_mutex_a 0x7f67a50f1100 at res_deadlock_demo.c:80 s1_thread_b()"),
         "{t}"
     );
     assert!(

@@ -244,7 +244,7 @@ fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
                 .cycle
                 .iter()
                 .chain(dl.cycle.first())
-                .map(|&t| code(&r.thread_ref(t)))
+                .map(|&t| thread_ref(r, t))
                 .collect();
             writeln!(w, "Shortest cycle: {}", steps.join(" → "))?;
             writeln!(w)?;
@@ -376,11 +376,7 @@ fn blocked(w: &mut impl Write, r: &Report<'_, '_>, opts: &MarkdownOptions) -> io
                         lock_ref(r, fold.lock)
                     )?;
                 } else {
-                    let ids: Vec<String> = fold
-                        .threads
-                        .iter()
-                        .map(|&t| code(&r.thread_ref(t)))
-                        .collect();
+                    let ids: Vec<String> = fold.threads.iter().map(|&t| thread_ref(r, t)).collect();
                     writeln!(
                         w,
                         "   - {} threads wait for {}{site}: {}",

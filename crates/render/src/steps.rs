@@ -81,7 +81,7 @@ impl Report<'_, '_> {
                 .unwrap_or_default();
             facts.push(format!(
                 "{}: took {}{taken}, then asks for {}{asks}",
-                self.thread_ref(t),
+                self.thread_label(t),
                 self.lock_text(held),
                 self.lock_text(wanted)
             ));

@@ -229,7 +229,7 @@ fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
                     .cycle
                     .iter()
                     .chain(dl.cycle.first())
-                    .map(|&t| r.thread_ref(t))
+                    .map(|&t| r.thread_label(t))
                     .collect();
                 writeln!(w, "  shortest cycle: {}", steps.join(" → "))?;
             }
@@ -750,7 +750,7 @@ fn root_block(
         // thread, so the last thread of the chain is worth naming.
         let named_in_heading = matches!(b.root, Root::Holder(_));
         let chain = if b.via.len() > 2 || (b.via.len() == 2 && !named_in_heading) {
-            let ids: Vec<String> = b.via[1..].iter().map(|&x| r.thread_ref(x)).collect();
+            let ids: Vec<String> = b.via[1..].iter().map(|&x| r.thread_label(x)).collect();
             format!(", via {}", ids.join(" → "))
         } else {
             String::new()
@@ -763,7 +763,7 @@ fn root_block(
                 .threads
                 .iter()
                 .take(IDS)
-                .map(|&x| r.thread_ref(x))
+                .map(|&x| r.thread_label(x))
                 .collect();
             let more = if fold.threads.len() > IDS {
                 ", …"
