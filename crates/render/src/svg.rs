@@ -255,21 +255,51 @@ fn builtin_drawn(v: &View) -> Result<String, SvgError> {
             };
             let width = if e.look == Look::Hot { 3 } else { 1 };
             let look = StyleAttr::new(Color::fast(color(e.look)), width, None, 0, FONT);
-            let arrow = Arrow::with_properties(
-                LineEndKind::None,
-                LineEndKind::Arrow,
-                style,
-                &if labels {
-                    e.label.join("\n")
-                } else {
-                    String::new()
-                },
-                &look,
-                edge_attrs(v, i),
-                &None,
-                &None,
+            let line = |end: LineEndKind, attrs: String| {
+                Arrow::with_properties(
+                    LineEndKind::None,
+                    end,
+                    style,
+                    "",
+                    &look,
+                    attrs,
+                    &None,
+                    &None,
+                )
+            };
+            if !labels || e.label.is_empty() {
+                vg.add_edge(
+                    line(LineEndKind::Arrow, edge_attrs(v, i)),
+                    handles[e.from],
+                    handles[e.to],
+                );
+                continue;
+            }
+            // The label is a node of its own between the two halves of the
+            // edge, so the edge ends at it instead of running through its
+            // text (layout-rs draws an edge label across its own edge).
+            let text = ShapeKind::new_box(&e.label.join("\n"));
+            let size = get_shape_size(dir, &text, FONT, false);
+            let plain =
+                StyleAttr::new(Color::fast("white"), 0, Some(Color::fast("white")), 0, FONT);
+            let label = vg.add_node(Element::create_with_properties(
+                text,
+                plain,
+                dir,
+                size,
+                "class=\"edge-label\"".to_string(),
+            ));
+            let first_half = edge_attrs(v, i).replacen(
+                &format!("id=\"e{i}\""),
+                &format!("id=\"e{i}-label\""),
+                1,
             );
-            vg.add_edge(arrow, handles[e.from], handles[e.to]);
+            vg.add_edge(line(LineEndKind::None, first_half), handles[e.from], label);
+            vg.add_edge(
+                line(LineEndKind::Arrow, edge_attrs(v, i)),
+                label,
+                handles[e.to],
+            );
         }
         let mut svg = SVGWriter::new();
         vg.do_it(false, !optimize, false, &mut svg);
@@ -441,6 +471,21 @@ pub fn graphviz(v: &View, layout: Layout) -> Result<Vec<u8>, SvgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_edge_label_is_a_node_its_edge_ends_at() {
+        // Drawn as layout-rs's own edge label, the edge ran through the text.
+        let svg = builtin(&view(2, &[(0, 1, 0), (1, 0, 1)])).expect("drawn");
+        assert_eq!(svg.matches("class=\"edge-label\"").count(), 2, "{svg}");
+        for half in [
+            "id=\"e0-label\"",
+            "id=\"e0\"",
+            "id=\"e1-label\"",
+            "id=\"e1\"",
+        ] {
+            assert_eq!(svg.matches(half).count(), 1, "{half}: {svg}");
+        }
+    }
 
     #[test]
     fn no_empty_text_path_is_written() {
