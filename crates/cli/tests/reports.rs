@@ -218,3 +218,20 @@ fn json_written_as_it_is_made_is_the_same_to_a_file_and_leaves_no_partial_file()
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_lock_order_cycle_ends_with_what_to_change() {
+    let path = data("series/lock-order-inversion.txt");
+    let t = stdout(&run(&["-f", "text", "--width", "0", &path]));
+    assert!(
+        t.contains("  Next: These code paths take the same locks in opposite orders"),
+        "{t}"
+    );
+    for format in ["markdown", "html"] {
+        let out = stdout(&run(&["-f", format, &path]));
+        assert!(
+            out.contains("These code paths take the same locks in opposite orders"),
+            "{format}"
+        );
+    }
+}

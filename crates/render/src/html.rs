@@ -431,7 +431,8 @@ fn potential(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
             p.confidence.label()
         )?;
     }
-    writeln!(w, "</ul>")
+    writeln!(w, "</ul>")?;
+    next_steps(w, &r.potential_steps())
 }
 
 /// Awaited locks held longer than the threshold.

@@ -503,7 +503,7 @@ fn potential(w: &mut impl Write, r: &Report<'_, '_>) -> io::Result<()> {
             }
         }
     }
-    Ok(())
+    next_steps(w, &r.potential_steps())
 }
 
 /// What the dump shows that should not happen.

@@ -47,6 +47,19 @@ impl Report<'_, '_> {
         }]
     }
 
+    /// The next step for lock-order cycles: nothing is stuck yet, but the two
+    /// code paths deadlock when they run at once.
+    pub fn potential_steps(&self) -> Vec<Step> {
+        if self.potential.is_empty() {
+            return Vec::new();
+        }
+        vec![Step::say(
+            "These code paths take the same locks in opposite orders: they deadlock the day they \
+             run at the same moment. Choose one order and make the other path follow it (or take \
+             the second lock with a trylock and back off); the sites above are where to look",
+        )]
+    }
+
     /// A thread that waits for a lock it holds: the second lock is the bug.
     fn relock_step(&self, t: usize) -> Step {
         let site = self

@@ -445,7 +445,7 @@ fn potential(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
             }
         }
     }
-    Ok(())
+    next(w, st, &r.potential_steps())
 }
 
 /// Trylocks that failed, and the retry loops that never get through.
