@@ -235,6 +235,16 @@ pub struct Deadlock {
     pub cycle_locks: Vec<usize>,
 }
 
+impl Deadlock {
+    /// The members as reports list them: the shortest cycle in its order,
+    /// then the rest of the component in dump order.
+    pub fn members_in_cycle_order(&self) -> Vec<usize> {
+        let mut order = self.cycle.clone();
+        order.extend(self.threads.iter().filter(|t| !self.cycle.contains(t)));
+        order
+    }
+}
+
 /// What a blocked thread is ultimately stuck behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Root {

@@ -271,8 +271,7 @@ fn deadlocks(w: &mut impl Write, page: &Page<'_, '_, '_>) -> io::Result<()> {
             "<thead><tr><th>thread</th><th>holds</th><th>taken at</th><th>held for</th><th>waits for</th><th>where it waits</th><th>held by</th></tr></thead>"
         )?;
         writeln!(w, "<tbody>")?;
-        let mut order = dl.cycle.clone();
-        order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+        let order = dl.members_in_cycle_order();
         for t in order {
             let held = held_cells(page, t);
             let (waits, site, by) = wait_cells(page, t);

@@ -268,8 +268,7 @@ fn deadlock_table(
         "| thread | holds | taken at | held for | waits for | held by | where it waits |"
     )?;
     writeln!(w, "|---|---|---|---|---|---|---|")?;
-    let mut order = dl.cycle.clone();
-    order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+    let order = dl.members_in_cycle_order();
     for t in order {
         let held = r.held_entries(t);
         let holds: Vec<String> = held.iter().map(|&(li, _)| lock_ref(r, li)).collect();

@@ -233,9 +233,7 @@ fn deadlocks(w: &mut impl Write, r: &Report<'_, '_>, st: &Style) -> io::Result<(
                     .collect();
                 writeln!(w, "  shortest cycle: {}", steps.join(" → "))?;
             }
-            // The cycle's members first, in cycle order, then the rest of the component.
-            let mut order = dl.cycle.clone();
-            order.extend(dl.threads.iter().filter(|t| !dl.cycle.contains(t)));
+            let order = dl.members_in_cycle_order();
             for t in order {
                 thread_block(w, r, st, t)?;
             }
