@@ -291,26 +291,21 @@ fn deadlocks(w: &mut impl Write, page: &Page<'_, '_, '_>) -> io::Result<()> {
 
 /// The `holds`, `taken at` and `held for` cells of a thread's row.
 fn held_cells(page: &Page<'_, '_, '_>, t: usize) -> String {
-    let held = page.r.held_entries(t);
-    let locks: Vec<String> = held.iter().map(|&(li, _)| page.lock_span(li)).collect();
+    let held = page.r.held(t);
+    let locks: Vec<String> = held.iter().map(|h| page.lock_span(h.lock)).collect();
     let taken: Vec<String> = held
         .iter()
-        .map(|(_, e)| {
-            if e.location.file.is_empty() {
-                "owner per gdb".to_string()
-            } else {
-                format!("<code>{}</code>", esc(&e.location.to_string()))
-            }
+        .map(|h| {
+            h.taken_at
+                .as_deref()
+                .map_or("owner per gdb".to_string(), |at| {
+                    format!("<code>{}</code>", esc(at))
+                })
         })
         .collect();
     let held_for: Vec<String> = held
         .iter()
-        .map(|(_, e)| {
-            e.timing
-                .as_ref()
-                .map(|x| esc(&x.held_for().text))
-                .unwrap_or_default()
-        })
+        .map(|h| h.held_for.as_deref().map(esc).unwrap_or_default())
         .collect();
     format!(
         "<td>{}</td><td>{}</td><td>{}</td>",

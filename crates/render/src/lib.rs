@@ -35,6 +35,7 @@ pub mod json;
 pub mod markdown;
 pub mod refs;
 mod steps;
+pub use steps::Held;
 pub mod svg;
 pub mod text;
 pub mod view;

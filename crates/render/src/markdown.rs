@@ -270,26 +270,19 @@ fn deadlock_table(
     writeln!(w, "|---|---|---|---|---|---|---|")?;
     let order = dl.members_in_cycle_order();
     for t in order {
-        let held = r.held_entries(t);
-        let holds: Vec<String> = held.iter().map(|&(li, _)| lock_ref(r, li)).collect();
+        let held = r.held(t);
+        let holds: Vec<String> = held.iter().map(|h| lock_ref(r, h.lock)).collect();
         let taken: Vec<String> = held
             .iter()
-            .map(|(_, e)| {
-                if e.location.file.is_empty() {
-                    "(owner per gdb)".to_string()
-                } else {
-                    code(&e.location.to_string())
-                }
+            .map(|h| {
+                h.taken_at
+                    .as_deref()
+                    .map_or("(owner per gdb)".to_string(), code)
             })
             .collect();
         let held_for: Vec<String> = held
             .iter()
-            .map(|(_, e)| {
-                e.timing
-                    .as_ref()
-                    .map(|t| t.held_for().text.to_string())
-                    .unwrap_or_default()
-            })
+            .map(|h| h.held_for.clone().unwrap_or_default())
             .collect();
         let (waits, by, site) = match a.waits[t] {
             Some((li, _)) => (

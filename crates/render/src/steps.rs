@@ -6,6 +6,18 @@
 use crate::{Report, Step};
 use ast_locks_model::InputFormat;
 
+/// A lock a thread holds, as the report tables show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The lock (index into the analysis's locks).
+    pub lock: usize,
+    /// `file:line function()` where it was taken; none when the input does
+    /// not say (gdb's owner look-ups).
+    pub taken_at: Option<String>,
+    /// How long it has been held, as the dump prints it (21+ timings).
+    pub held_for: Option<String>,
+}
+
 impl Report<'_, '_> {
     /// The next steps for deadlock `d` (an index into the analysis's deadlocks).
     pub fn deadlock_steps(&self, d: usize) -> Vec<Step> {
@@ -130,14 +142,18 @@ impl Report<'_, '_> {
         }
     }
 
-    /// The locks thread `t` holds, each with its entry (where it was taken,
-    /// for how long), first entry per lock, in entry order.
-    pub fn held_entries(&self, t: usize) -> Vec<(usize, &ast_locks_model::LockEntry<'_>)> {
-        let mut out: Vec<(usize, &ast_locks_model::LockEntry<'_>)> = Vec::new();
+    /// The locks thread `t` holds, with where it took each and for how long
+    /// (first entry per lock, in entry order): the rows of the report tables.
+    pub fn held(&self, t: usize) -> Vec<Held> {
+        let mut out: Vec<Held> = Vec::new();
         let thread = &self.snapshot.threads[t];
-        for (e, &l) in thread.entries.iter().zip(self.analysis.entry_locks(t)) {
-            if e.is_holding() && !out.iter().any(|&(seen, _)| seen == l) {
-                out.push((l, e));
+        for (e, &lock) in thread.entries.iter().zip(self.analysis.entry_locks(t)) {
+            if e.is_holding() && !out.iter().any(|h| h.lock == lock) {
+                out.push(Held {
+                    lock,
+                    taken_at: (!e.location.file.is_empty()).then(|| e.location.to_string()),
+                    held_for: e.timing.as_ref().map(|x| x.held_for().text.to_string()),
+                });
             }
         }
         out

@@ -16,10 +16,7 @@ pub fn help(subcommand: Option<&str>) -> Result<Outcome, Failure> {
         Some(name) => {
             top.build();
             let Some(sub) = top.find_subcommand_mut(name) else {
-                let names: Vec<String> = Cli::command()
-                    .get_subcommands()
-                    .map(|c| c.get_name().to_string())
-                    .collect();
+                let names = subcommand_names();
                 return Err(Failure(format!(
                     "no subcommand `{name}`: the subcommands are {}",
                     names.join(", ")
@@ -60,10 +57,7 @@ pub fn man(subcommand: Option<&str>, dir: Option<&std::path::Path>) -> Result<Ou
     }
     let wanted = subcommand.map_or("ast-locks".to_string(), |s| format!("ast-locks-{s}"));
     let Some((_, cmd)) = pages.into_iter().find(|(name, _)| *name == wanted) else {
-        let names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .map(|c| c.get_name().to_string())
-            .collect();
+        let names = subcommand_names();
         return Err(Failure(format!(
             "no manual page for `{}`: the subcommands are {}",
             subcommand.unwrap_or_default(),
@@ -74,6 +68,14 @@ pub fn man(subcommand: Option<&str>, dir: Option<&std::path::Path>) -> Result<Ou
         .render(&mut io::stdout())
         .or_else(ignore_broken_pipe)?;
     Ok(Outcome::Clean)
+}
+
+/// The subcommands' names, for messages that list them.
+fn subcommand_names() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
 }
 
 /// Every manual page: `ast-locks` and one per subcommand, named as man names them.
