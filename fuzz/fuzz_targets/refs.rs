@@ -1,6 +1,7 @@
 //! Refs logs: every line parser on any bytes, then the whole pipeline (the
 //! streaming analysis on one and on two workers, every renderer). Never
-//! panics; one and two workers agree.
+//! panics; one and two workers agree; a line read with its routing key reads
+//! as without.
 #![no_main]
 use ast_locks_analysis::refs::{diagnose_refs, RefsOptions};
 use ast_locks_render::refs::{self as render, RefsReport};
@@ -8,8 +9,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for line in data.split(|&b| b == b'\n') {
-        let _ = ast_locks_parse::refs::parse_line(line);
-        let _ = ast_locks_parse::refs::address(line);
+        let plain = ast_locks_parse::refs::parse_line(line);
+        let key = ast_locks_parse::refs::line_key(line);
+        let keyed = ast_locks_parse::refs::parse_keyed(line, key);
+        assert_eq!(plain, keyed, "reading with the routing key changes the line");
     }
     let run = |threads| {
         let opts = RefsOptions { threads, max_events: 16, ..RefsOptions::default() };

@@ -163,9 +163,18 @@ impl std::error::Error for RefLineError {}
 pub struct RefsGrammar {
     /// The object's address, read cheaply from the start of a line (`None`
     /// when there is none): lines about the same address go to the same worker.
-    pub address: fn(&[u8]) -> Option<u64>,
-    /// The whole line.
-    pub parse: for<'a> fn(&'a [u8]) -> Result<RefLine<'a>, RefLineError>,
+    pub key: fn(&[u8]) -> Option<LineKey>,
+    /// The whole line, given the key [`RefsGrammar::key`] read from this very
+    /// line when there is one (so that the address is read once), or `None`.
+    pub parse: for<'a> fn(&'a [u8], Option<LineKey>) -> Result<RefLine<'a>, RefLineError>,
+}
+
+/// A line's address as the routing pass read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineKey {
+    pub addr: u64,
+    /// Where the address ends: the index of the byte after it.
+    pub end: u32,
 }
 
 impl fmt::Debug for RefsGrammar {

@@ -6,7 +6,7 @@
 
 use super::shard::{Shard, ShardOptions, ShardResult};
 use super::RefsOptions;
-use ast_locks_model::refs::RefsGrammar;
+use ast_locks_model::refs::{LineKey, RefsGrammar};
 use memchr::{memchr, memchr_iter, memrchr};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -30,8 +30,16 @@ struct Chunk {
     /// Where each line starts, and one past the end of the last (plus one for
     /// its newline).
     starts: Vec<u32>,
-    /// For each worker, the lines (indices into `starts`) of its addresses.
-    own: Vec<Vec<u32>>,
+    /// For each worker, the lines of its addresses.
+    own: Vec<Vec<Routed>>,
+}
+
+/// A line of a worker's: which line of the chunk, and its key as the reading
+/// thread read it (so that the worker does not read the address again).
+#[derive(Clone, Copy)]
+struct Routed {
+    index: u32,
+    key: Option<LineKey>,
 }
 
 /// What reading the whole input gave.
@@ -109,8 +117,8 @@ fn apply(shard: &mut Shard, chunk: &Chunk, id: usize) {
         return;
     };
     let mut cut = chunk.cut.iter().peekable();
-    for &i in own {
-        let i = i as usize;
+    for &Routed { index, key } in own {
+        let i = index as usize;
         let (start, next) = (chunk.starts[i] as usize, chunk.starts[i + 1] as usize);
         let line_no = chunk.first_line + i as u64 + 1;
         while cut.peek().is_some_and(|(offset, _)| *offset < start) {
@@ -118,7 +126,7 @@ fn apply(shard: &mut Shard, chunk: &Chunk, id: usize) {
         }
         match cut.peek() {
             Some(&&(offset, length)) if offset == start => shard.cut(line_no, length),
-            _ => shard.line(line_no, &chunk.data[start..next - 1]),
+            _ => shard.line(line_no, &chunk.data[start..next - 1], key),
         }
     }
 }
@@ -142,7 +150,7 @@ impl Splitter {
             starts.push(data.len() as u32 + 1);
         }
         let count = starts.len() - 1;
-        let mut own: Vec<Vec<u32>> = (0..self.workers)
+        let mut own: Vec<Vec<Routed>> = (0..self.workers)
             .map(|_| Vec::with_capacity(count / self.workers + 16))
             .collect();
         for i in 0..count {
@@ -152,7 +160,11 @@ impl Splitter {
                 self.first_lines
                     .push(String::from_utf8_lossy(head).trim().to_string());
             }
-            own[self.owner(line)].push(i as u32);
+            let key = (self.grammar.key)(line);
+            own[self.owner(key)].push(Routed {
+                index: i as u32,
+                key,
+            });
         }
         let first_line = self.lines;
         self.lines += count as u64;
@@ -167,11 +179,11 @@ impl Splitter {
 
     /// Lines of one address all go to one worker; lines without an address go
     /// to the first, which reports them.
-    fn owner(&self, line: &[u8]) -> usize {
+    fn owner(&self, key: Option<LineKey>) -> usize {
         if self.workers == 1 {
             return 0;
         }
-        let Some(w) = (self.grammar.address)(line) else {
+        let Some(LineKey { addr: w, .. }) = key else {
             return 0;
         };
         // Mix every bit of the address, and take the top bits of the product,

@@ -8,10 +8,10 @@
 //!
 //! ```
 //! use ast_locks_analysis::refs::{diagnose_refs, RefsOptions};
-//! use ast_locks_model::refs::{LineState, RefLine, RefLineError, RefsGrammar};
+//! use ast_locks_model::refs::{LineKey, LineState, RefLine, RefLineError, RefsGrammar};
 //!
 //! // A toy grammar: `addr delta` per line, `c` for a constructor, `d` for a destructor.
-//! fn parse(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
+//! fn parse(line: &[u8], _key: Option<LineKey>) -> Result<RefLine<'_>, RefLineError> {
 //!     let bad = RefLineError { column: 1, expected: "addr delta" };
 //!     let text = std::str::from_utf8(line).map_err(|_| bad.clone())?;
 //!     let mut f = text.split(' ');
@@ -24,12 +24,14 @@
 //!     };
 //!     Ok(RefLine { addr, delta, thread: Some(1), file: b"a.c", line: 1, function: b"f", state, tag: b"" })
 //! }
-//! fn address(line: &[u8]) -> Option<u64> {
-//!     u64::from_str_radix(std::str::from_utf8(line.split(|&b| b == b' ').next()?).ok()?, 16).ok()
+//! fn key(line: &[u8]) -> Option<LineKey> {
+//!     let first = line.split(|&b| b == b' ').next()?;
+//!     let addr = u64::from_str_radix(std::str::from_utf8(first).ok()?, 16).ok()?;
+//!     Some(LineKey { addr, end: first.len() as u32 })
 //! }
 //!
 //! let log = b"a c\na +1\na d\nb c\n";
-//! let d = diagnose_refs(&log[..], RefsGrammar { address, parse }, &RefsOptions::default()).unwrap();
+//! let d = diagnose_refs(&log[..], RefsGrammar { key, parse }, &RefsOptions::default()).unwrap();
 //! assert_eq!(d.leaks.len(), 1);
 //! assert_eq!(d.leaks[0].addr, 0xb);
 //! assert_eq!(d.verdict(), "LEAKS: 1 object from 1 allocation site");

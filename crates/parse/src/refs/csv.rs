@@ -1,11 +1,14 @@
 //! The comma-separated refs line: `addr,delta,tid,file,line,func,state,tag`.
 //!
-//! This is the hot loop of a multi-gigabyte log, so the fields are found with
-//! `memchr` rather than a combinator per byte; the state field, which has a
-//! grammar of its own, is read in [`super::state`].
+//! This is the hot loop of a multi-gigabyte log, so the line is read once, left
+//! to right: each number is read digit by digit until the byte after it, which
+//! must be the comma (a digit is never a comma, so a number's end is where its
+//! field ends), and only the two names and an unusual state are searched for
+//! their comma, eight bytes at a time. The state field, which has a grammar of
+//! its own, is read in [`super::state`] when it is not a plain count.
 
-use super::{parse_addr, parse_signed, parse_unsigned, state};
-use ast_locks_model::refs::{RefLine, RefLineError};
+use super::{parse_addr, state};
+use ast_locks_model::refs::{LineState, RefLine, RefLineError};
 
 /// What each of the seven comma-terminated fields must be, for the message.
 const EXPECTED: [&str; 7] = [
@@ -20,106 +23,137 @@ const EXPECTED: [&str; 7] = [
 
 /// Read one CSV line (no newline).
 pub fn parse(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
-    let fields = split(line)?;
-    let err = |i: usize| RefLineError {
-        column: fields.starts[i] + 1,
-        expected: EXPECTED[i],
-    };
-    let addr = parse_addr(fields.get(line, 0)).ok_or_else(|| err(0))?;
-    let delta = parse_signed(fields.get(line, 1))
-        .filter(|d| *d != 0)
-        .ok_or_else(|| err(1))?;
-    let thread = parse_unsigned(fields.get(line, 2))
-        .and_then(|t| u32::try_from(t).ok())
-        .ok_or_else(|| err(2))?;
-    let file = fields.get(line, 3);
-    if file.is_empty() {
-        return Err(err(3));
-    }
-    let line_number = parse_unsigned(fields.get(line, 4))
-        .and_then(|l| u32::try_from(l).ok())
-        .ok_or_else(|| err(4))?;
-    let state = state::csv(fields.get(line, 6)).ok_or_else(|| err(6))?;
+    let addr_end = find_comma(line, 0).ok_or_else(|| fail(line, 0, 0))?;
+    let addr = parse_addr(&line[..addr_end]).ok_or_else(|| fail(line, 0, 0))?;
+    parse_after_address(line, addr, addr_end)
+}
+
+/// Read the fields after the address, which is `addr` and ends with the comma
+/// at `addr_end` (the reading thread has already read it to route the line).
+pub fn parse_after_address(
+    line: &[u8],
+    addr: u64,
+    addr_end: usize,
+) -> Result<RefLine<'_>, RefLineError> {
+    let start = addr_end + 1;
+    let (delta, end) = signed(line, start)
+        .filter(|(d, _)| *d != 0)
+        .ok_or_else(|| fail(line, 1, start))?;
+    let start = end + 1;
+    let (thread, end) = unsigned(line, start)
+        .and_then(|(t, end)| Some((u32::try_from(t).ok()?, end)))
+        .ok_or_else(|| fail(line, 2, start))?;
+    let file_start = end + 1;
+    let file_end = find_comma(line, file_start)
+        .filter(|&end| end > file_start)
+        .ok_or_else(|| fail(line, 3, file_start))?;
+    let start = file_end + 1;
+    let (line_number, end) = unsigned(line, start)
+        .and_then(|(l, end)| Some((u32::try_from(l).ok()?, end)))
+        .ok_or_else(|| fail(line, 4, start))?;
+    let function_start = end + 1;
+    let function_end =
+        find_comma(line, function_start).ok_or_else(|| fail(line, 5, function_start))?;
+    let start = function_end + 1;
+    let (state, end) = state_field(line, start).ok_or_else(|| fail(line, 6, start))?;
     Ok(RefLine {
         addr,
         delta,
         thread: Some(thread),
-        file,
+        file: &line[file_start..file_end],
         line: line_number,
-        function: fields.get(line, 5),
+        function: &line[function_start..function_end],
         state,
-        tag: &line[fields.tag..],
+        tag: &line[end + 1..],
     })
 }
 
-/// Where the seven fields and the tag start.
-struct Fields {
-    starts: [usize; 7],
-    ends: [usize; 7],
-    tag: usize,
-}
-
-impl Fields {
-    fn get<'a>(&self, line: &'a [u8], i: usize) -> &'a [u8] {
-        &line[self.starts[i]..self.ends[i]]
+/// Why field `field`, which starts at `start`, could not be read: a line with
+/// fewer than seven commas was cut short, whatever else is wrong with it.
+#[cold]
+fn fail(line: &[u8], field: usize, start: usize) -> RefLineError {
+    let commas = line.iter().filter(|&&b| b == b',').count();
+    match commas {
+        0..=5 => RefLineError {
+            column: line.len() + 1,
+            expected: "8 comma-separated fields (the line is cut short)",
+        },
+        6 => RefLineError {
+            column: line.len() + 1,
+            expected: "`,` and a tag after the state (the line is cut short)",
+        },
+        _ => RefLineError {
+            column: start + 1,
+            expected: EXPECTED[field],
+        },
     }
 }
 
-/// Split on the first seven commas: the tag keeps the rest, commas and all.
-/// Eight bytes at a time: this runs for every line of a log.
-fn split(line: &[u8]) -> Result<Fields, RefLineError> {
-    let mut commas = [0usize; 7];
-    let mut found = 0;
-    let mut base = 0;
-    'words: while let Some(word) = line.get(base..base + 8) {
+/// Decimal digits from `start` up to a comma: the value and where the comma is.
+/// At most 19 digits, which always fit.
+#[inline]
+fn unsigned(line: &[u8], start: usize) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    let mut at = start;
+    loop {
+        let b = *line.get(at)?;
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            let count = at - start;
+            return (b == b',' && (1..=19).contains(&count)).then_some((value, at));
+        }
+        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+        at += 1;
+    }
+}
+
+/// `+N`, `-N` or `N` up to a comma.
+#[inline]
+fn signed(line: &[u8], start: usize) -> Option<(i64, usize)> {
+    let (negative, digits) = match line.get(start)? {
+        b'-' => (true, start + 1),
+        b'+' => (false, start + 1),
+        _ => (false, start),
+    };
+    let (magnitude, end) = unsigned(line, digits)?;
+    let magnitude = i64::try_from(magnitude).ok()?;
+    Some((if negative { -magnitude } else { magnitude }, end))
+}
+
+/// The state up to its comma: a count read directly, anything else by
+/// [`state::csv`].
+#[inline]
+fn state_field(line: &[u8], start: usize) -> Option<(LineState, usize)> {
+    if line.get(start) != Some(&b'*') {
+        if let Some((count, end)) = signed(line, start) {
+            return Some((LineState::Count(count), end));
+        }
+    }
+    let end = find_comma(line, start)?;
+    Some((state::csv(&line[start..end])?, end))
+}
+
+/// The first comma at or after `from`, eight bytes at a time.
+#[inline]
+fn find_comma(line: &[u8], from: usize) -> Option<usize> {
+    let mut base = from;
+    while let Some(word) = line.get(base..base + 8) {
         let mut eight = [0u8; 8];
         eight.copy_from_slice(word);
-        let mut mask = comma_bytes(u64::from_le_bytes(eight));
-        while mask != 0 {
-            commas[found] = base + (mask.trailing_zeros() / 8) as usize;
-            found += 1;
-            if found == 7 {
-                break 'words;
-            }
-            mask &= mask - 1;
+        let mask = comma_bytes(u64::from_le_bytes(eight));
+        if mask != 0 {
+            return Some(base + (mask.trailing_zeros() / 8) as usize);
         }
         base += 8;
     }
-    if found < 7 {
-        for (i, &b) in line.iter().enumerate().skip(base) {
-            if b == b',' {
-                commas[found] = i;
-                found += 1;
-                if found == 7 {
-                    break;
-                }
-            }
-        }
-    }
-    if found < 7 {
-        return Err(RefLineError {
-            column: line.len() + 1,
-            expected: if found == 6 {
-                "`,` and a tag after the state (the line is cut short)"
-            } else {
-                "8 comma-separated fields (the line is cut short)"
-            },
-        });
-    }
-    let mut starts = [0usize; 7];
-    for i in 1..7 {
-        starts[i] = commas[i - 1] + 1;
-    }
-    Ok(Fields {
-        starts,
-        ends: commas,
-        tag: commas[6] + 1,
-    })
+    line.get(base..)?
+        .iter()
+        .position(|&b| b == b',')
+        .map(|i| base + i)
 }
 
-/// The high bit of every byte of `w` that is a comma. Exact: each byte is
-/// compared on its own (no borrow runs between bytes), so every comma is
-/// found, as [`split`] needs.
+/// The high bit of every byte of `w` that is a comma (exact for the lowest,
+/// which is all [`find_comma`] needs).
 fn comma_bytes(w: u64) -> u64 {
     const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let x = w ^ 0x2c2c_2c2c_2c2c_2c2c;

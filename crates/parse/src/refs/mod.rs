@@ -25,17 +25,34 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use ast_locks_model::refs::{RefLine, RefLineError, RefsFormat, RefsGrammar};
+use ast_locks_model::refs::{LineKey, RefLine, RefLineError, RefsFormat, RefsGrammar};
 
 /// The refs grammar, for [`ast_locks_model::refs::RefsGrammar`] users.
 pub const GRAMMAR: RefsGrammar = RefsGrammar {
-    address,
-    parse: parse_line,
+    key: line_key,
+    parse: parse_keyed,
 };
 
-/// The address a line is about, from its first field alone.
-pub fn address(line: &[u8]) -> Option<u64> {
-    parse_addr(key(line))
+/// The address a line is about and where it ends, for [`parse_keyed`].
+pub fn line_key(line: &[u8]) -> Option<LineKey> {
+    let key = key(line);
+    let addr = parse_addr(key)?;
+    Some(LineKey {
+        addr,
+        end: u32::try_from(key.len()).ok()?,
+    })
+}
+
+/// [`parse_line`], given the [`line_key`] of this line when the caller has
+/// read it already: the CSV reader then starts after the address.
+pub fn parse_keyed(line: &[u8], key: Option<LineKey>) -> Result<RefLine<'_>, RefLineError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match key {
+        Some(LineKey { addr, end }) if line.get(end as usize) == Some(&b',') => {
+            csv::parse_after_address(line, addr, end as usize)
+        }
+        _ => parse_line(line),
+    }
 }
 
 /// An address is at most this long (`0x` and 16 hex digits, or `(nil)`).

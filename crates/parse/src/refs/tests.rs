@@ -146,3 +146,186 @@ fn binary_and_huge_fields_are_errors_not_panics() {
     let long_line = format!("0x1,{}", ",".repeat(100_000));
     assert!(parse_line(long_line.as_bytes()).is_err());
 }
+
+/// The CSV line as the format describes it, read the plain way: split on the
+/// first seven commas, then read each field. The one-pass reader must agree
+/// with it on every line, good or bad, to the column of an error.
+fn csv_by_splitting(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
+    let commas: Vec<usize> = line
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b',')
+        .map(|(i, _)| i)
+        .take(7)
+        .collect();
+    if commas.len() < 7 {
+        return Err(RefLineError {
+            column: line.len() + 1,
+            expected: if commas.len() == 6 {
+                "`,` and a tag after the state (the line is cut short)"
+            } else {
+                "8 comma-separated fields (the line is cut short)"
+            },
+        });
+    }
+    let start = |i: usize| if i == 0 { 0 } else { commas[i - 1] + 1 };
+    let field = |i: usize| &line[start(i)..commas[i]];
+    let err = |i: usize, expected| RefLineError {
+        column: start(i) + 1,
+        expected,
+    };
+    let addr = parse_addr(field(0)).ok_or_else(|| err(0, "an object address (0x…)"))?;
+    let delta = parse_signed(field(1))
+        .filter(|d| *d != 0)
+        .ok_or_else(|| err(1, "a reference change (+1, -1, …)"))?;
+    let thread = parse_unsigned(field(2))
+        .and_then(|t| u32::try_from(t).ok())
+        .ok_or_else(|| err(2, "a thread id (digits)"))?;
+    if field(3).is_empty() {
+        return Err(err(3, "a source file name"));
+    }
+    let number = parse_unsigned(field(4))
+        .and_then(|l| u32::try_from(l).ok())
+        .ok_or_else(|| err(4, "a line number"))?;
+    let state = state::csv(field(6)).ok_or_else(|| {
+        err(
+            6,
+            "a state (**constructor**, **destructor**, **invalid** or a count)",
+        )
+    })?;
+    Ok(RefLine {
+        addr,
+        delta,
+        thread: Some(thread),
+        file: field(3),
+        line: number,
+        function: field(5),
+        state,
+        tag: &line[commas[6] + 1..],
+    })
+}
+
+/// Pieces real lines are made of, and pieces that break them.
+fn csv_piece() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(",".to_string()),
+        Just("0x55d79c5001c0".to_string()),
+        Just("0X1".to_string()),
+        Just("0x".to_string()),
+        Just("+1".to_string()),
+        Just("-1".to_string()),
+        Just("-".to_string()),
+        Just("+".to_string()),
+        Just("0".to_string()),
+        Just("28792".to_string()),
+        Just("4294967296".to_string()),
+        Just("99999999999999999999".to_string()),
+        Just("9223372036854775808".to_string()),
+        Just("1000000000000000000".to_string()),
+        Just("res_pjsip.c".to_string()),
+        Just("ast_sip_create_dialog_uac".to_string()),
+        Just("**constructor**64**159**".to_string()),
+        Just("**constructor**".to_string()),
+        Just("**destructor**lock-state:unused**".to_string()),
+        Just("**destructor**".to_string()),
+        Just("**invalid**".to_string()),
+        Just("*".to_string()),
+        Just(" ".to_string()),
+        Just("dialog ref".to_string()),
+        "[0-9]{1,3}",
+        "[0-9a-fx,+*-]{1,6}",
+        any::<u8>().prop_map(|b| char::from(b).to_string()),
+    ]
+}
+
+/// One field of a line: mostly what belongs there, sometimes anything.
+fn csv_field(i: usize) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let good: Vec<&'static str> = match i {
+        0 => vec![
+            "0x55d79c5001c0",
+            "0x1",
+            "0XfFfF",
+            "0xffffffffffffffff0",
+            "0x",
+            "0x12345678901234567",
+        ],
+        1 | 6 => vec![
+            "+1",
+            "-1",
+            "1",
+            "+1000000000000000000",
+            "-9223372036854775807",
+            "-0",
+            "+",
+            "2",
+            "007",
+        ],
+        2 | 4 => vec![
+            "28792",
+            "1",
+            "4294967295",
+            "4294967296",
+            "1000000000000000000",
+            "",
+            "0",
+        ],
+        _ => vec![
+            "res_pjsip.c",
+            "f",
+            "",
+            "a b",
+            "**constructor**64**159**",
+            "**destructor**",
+            "**destructor**lock-state:unused**",
+            "**invalid**",
+            "**constructor**",
+            "dialog ref",
+        ],
+    };
+    prop_oneof![
+        5 => proptest::sample::select(good).prop_map(str::to_string),
+        1 => csv_piece(),
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn one_pass_csv_reader_agrees_with_splitting_on_every_line(
+        fields in (0..8usize).map(csv_field).collect::<Vec<_>>(),
+        keep in proptest::prop_oneof![3 => proptest::strategy::Just(8usize), 1 => 0usize..8],
+        tail in proptest::collection::vec(csv_piece(), 0..3),
+    ) {
+        let line = format!("{}{}", fields[..keep].join(","), tail.concat());
+        let line = line.as_bytes();
+        proptest::prop_assert_eq!(csv::parse(line), csv_by_splitting(line));
+        proptest::prop_assert_eq!(parse_keyed(line, line_key(line)), parse_line(line));
+    }
+
+    #[test]
+    fn one_pass_csv_reader_agrees_on_real_lines_with_one_byte_changed(
+        which in 0usize..6,
+        at in 0usize..120,
+        byte in proptest::prelude::any::<u8>(),
+        cut in proptest::prelude::any::<bool>(),
+    ) {
+        let real = [
+            "0x55d79c5001c0,+1,28792,res_pjsip.c,2180,ast_sip_create_dialog_uac,**constructor**64**159**,dialog ref",
+            "0x55d79c500380,-1,28792,taskprocessor.c,1305,tps_task_free,2,",
+            "0x55d79c500150,-1,28793,res_pjsip.c,2230,dialog_destroy,**destructor**lock-state:unused**,dialog",
+            "0x55f3cd773c18,+1,28435,codec.c,303,__ast_codec_register_with_format,**constructor**24**96**,ITU G.722.1 Annex C, (Siren14, licensed from Polycom)",
+            "0x55a4e9502d78,-2,28975,res_refs_demo.c,500,r4_over_release,**invalid**,r4c release by 2 (BUG)",
+            "0x8930fd8,+1,4021,chan_sip.c,8123,build_peer,**constructor**,allocate a peer struct",
+        ];
+        let mut line = real[which].as_bytes().to_vec();
+        let at = at % line.len();
+        if cut {
+            line.truncate(at);
+        } else {
+            line[at] = byte;
+        }
+        proptest::prop_assert_eq!(csv::parse(&line), csv_by_splitting(&line));
+        proptest::prop_assert_eq!(parse_keyed(&line, line_key(&line)), parse_line(&line));
+    }
+}
