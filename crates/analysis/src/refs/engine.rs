@@ -11,6 +11,7 @@ use memchr::{memchr, memchr_iter, memrchr};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
+use wide::u8x16;
 
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 20;
@@ -141,18 +142,23 @@ struct Splitter {
 }
 
 impl Splitter {
-    fn split(&mut self, data: Vec<u8>, cut: Vec<(usize, u64)>) -> Chunk {
-        let mut starts = Vec::with_capacity(data.len() / 64 + 2);
+    fn split(&mut self, data: Vec<u8>, cut: Vec<(usize, u64)>, lists: Lists) -> Chunk {
+        let Lists {
+            mut starts,
+            mut own,
+        } = lists;
+        starts.clear();
         starts.push(0u32);
-        starts.extend(memchr_iter(b'\n', &data).map(|nl| nl as u32 + 1));
+        line_starts(&data, &mut starts);
         if starts.last().is_some_and(|&s| s as usize != data.len()) {
             // The last line has no newline.
             starts.push(data.len() as u32 + 1);
         }
         let count = starts.len() - 1;
-        let mut own: Vec<Vec<Routed>> = (0..self.workers)
-            .map(|_| Vec::with_capacity(count / self.workers + 16))
-            .collect();
+        own.resize_with(self.workers, Vec::new);
+        for list in &mut own {
+            list.clear();
+        }
         for i in 0..count {
             let line = &data[starts[i] as usize..starts[i + 1] as usize - 1];
             if self.first_lines.len() < 3 && !line.trim_ascii().is_empty() {
@@ -193,6 +199,31 @@ impl Splitter {
     }
 }
 
+/// Where each line after the first starts: one past each newline. Sixteen
+/// bytes are compared at a time into a mask of 64, whose bits are then read
+/// off: a refs line is about 80 bytes, so a search call per line (memchr)
+/// costs more than the search.
+fn line_starts(data: &[u8], starts: &mut Vec<u32>) {
+    let newline = u8x16::splat(b'\n');
+    let mut blocks = data.chunks_exact(64);
+    let mut base = 0u32;
+    for block in &mut blocks {
+        let mut mask = 0u64;
+        for (k, sixteen) in block.chunks_exact(16).enumerate() {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(sixteen);
+            let equal = u8x16::new(bytes).simd_eq(newline).to_bitmask();
+            mask |= u64::from(equal) << (k * 16);
+        }
+        while mask != 0 {
+            starts.push(base + mask.trailing_zeros() + 1);
+            mask &= mask - 1;
+        }
+        base += 64;
+    }
+    starts.extend(memchr_iter(b'\n', blocks.remainder()).map(|nl| base + nl as u32 + 1));
+}
+
 /// Send the input to every worker in chunks of whole lines; returns the bytes
 /// read and, when the input broke off after some of it was read (a truncated
 /// `.gz`), why.
@@ -206,7 +237,7 @@ fn read_chunks(
     let mut read_error = None;
     let mut pool = Pool::default();
     loop {
-        let mut data = pool.take();
+        let (mut data, lists) = pool.take();
         // Keep the buffer's bytes initialised from one chunk to the next:
         // only a longer chunk needs zeroing.
         let size = CHUNK.max(carry.len() + 1);
@@ -263,7 +294,7 @@ fn read_chunks(
             data.append(&mut carry);
         }
         if !data.is_empty() {
-            let chunk = Arc::new(split.split(data, cut));
+            let chunk = Arc::new(split.split(data, cut, lists));
             for tx in senders {
                 if tx.send(Arc::clone(&chunk)).is_err() {
                     return Err(io::Error::other("a worker thread stopped unexpectedly"));
@@ -278,21 +309,33 @@ fn read_chunks(
 }
 
 /// Chunk buffers the workers are done with, used again: memory already
-/// mapped is filled faster than fresh pages, and the footprint stays flat.
+/// mapped and in this core's cache is filled faster than fresh pages (and
+/// than memory the workers freed last), and the footprint stays flat.
 #[derive(Default)]
 struct Pool {
     sent: Vec<Arc<Chunk>>,
 }
 
+/// The line lists of a chunk, to be filled again.
+#[derive(Default)]
+struct Lists {
+    starts: Vec<u32>,
+    own: Vec<Vec<Routed>>,
+}
+
 impl Pool {
-    fn take(&mut self) -> Vec<u8> {
+    fn take(&mut self) -> (Vec<u8>, Lists) {
         if let Some(i) = self.sent.iter().position(|c| Arc::strong_count(c) == 1) {
             let mut chunk = self.sent.swap_remove(i);
             if let Some(c) = Arc::get_mut(&mut chunk) {
-                return std::mem::take(&mut c.data);
+                let lists = Lists {
+                    starts: std::mem::take(&mut c.starts),
+                    own: std::mem::take(&mut c.own),
+                };
+                return (std::mem::take(&mut c.data), lists);
             }
         }
-        Vec::new()
+        (Vec::new(), Lists::default())
     }
 
     fn sent(&mut self, chunk: Arc<Chunk>) {

@@ -8,7 +8,7 @@
 //! its own, is read in [`super::state`] when it is not a plain count.
 
 use super::{parse_addr, state};
-use ast_locks_model::refs::{LineState, RefLine, RefLineError};
+use ast_locks_model::refs::{LineState, LockUse, RefLine, RefLineError};
 
 /// What each of the seven comma-terminated fields must be, for the message.
 const EXPECTED: [&str; 7] = [
@@ -94,17 +94,14 @@ fn fail(line: &[u8], field: usize, start: usize) -> RefLineError {
 #[inline]
 fn unsigned(line: &[u8], start: usize) -> Option<(u64, usize)> {
     let mut value = 0u64;
-    let mut at = start;
-    loop {
-        let b = *line.get(at)?;
+    for (count, &b) in line.get(start..)?.iter().enumerate() {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
-            let count = at - start;
-            return (b == b',' && (1..=19).contains(&count)).then_some((value, at));
+            return (b == b',' && (1..=19).contains(&count)).then_some((value, start + count));
         }
         value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
-        at += 1;
     }
+    None
 }
 
 /// `+N`, `-N` or `N` up to a comma.
@@ -120,17 +117,77 @@ fn signed(line: &[u8], start: usize) -> Option<(i64, usize)> {
     Some((if negative { -magnitude } else { magnitude }, end))
 }
 
-/// The state up to its comma: a count read directly, anything else by
+/// The state up to its comma: a count, and the constructor, destructor and
+/// invalid forms Asterisk writes, read directly; anything else by
 /// [`state::csv`].
 #[inline]
 fn state_field(line: &[u8], start: usize) -> Option<(LineState, usize)> {
-    if line.get(start) != Some(&b'*') {
-        if let Some((count, end)) = signed(line, start) {
-            return Some((LineState::Count(count), end));
+    let read = if line.get(start) == Some(&b'*') {
+        starred(line, start)
+    } else {
+        signed(line, start).map(|(count, end)| (LineState::Count(count), end))
+    };
+    read.or_else(|| {
+        let end = find_comma(line, start)?;
+        Some((state::csv(&line[start..end])?, end))
+    })
+}
+
+/// `**constructor**`, `**constructor**N**M**`, `**destructor**`,
+/// `**destructor**lock-state:used|unused|none**` and `**invalid**`, each
+/// followed by its comma.
+fn starred(line: &[u8], start: usize) -> Option<(LineState, usize)> {
+    let rest = line.get(start..)?;
+    let (state, length) = if let Some(sizes) = rest.strip_prefix(b"**constructor**") {
+        const AT: usize = b"**constructor**".len();
+        if sizes.first() == Some(&b',') {
+            let plain = LineState::Constructor {
+                overhead: None,
+                size: None,
+            };
+            (plain, AT)
+        } else {
+            let (overhead, end) = digits_then(sizes, 0, b"**")?;
+            let (size, end) = digits_then(sizes, end, b"**")?;
+            let state = LineState::Constructor {
+                overhead: Some(overhead),
+                size: Some(size),
+            };
+            (state, AT + end)
         }
+    } else if let Some(lock) = rest.strip_prefix(b"**destructor**") {
+        const AT: usize = b"**destructor**".len();
+        let (lock, length) = if lock.first() == Some(&b',') {
+            (LockUse::NotLogged, 0)
+        } else if lock.starts_with(b"lock-state:unused**") {
+            (LockUse::Unused, b"lock-state:unused**".len())
+        } else if lock.starts_with(b"lock-state:used**") {
+            (LockUse::Used, b"lock-state:used**".len())
+        } else if lock.starts_with(b"lock-state:none**") {
+            (LockUse::None, b"lock-state:none**".len())
+        } else {
+            return None;
+        };
+        (LineState::Destructor { lock }, AT + length)
+    } else if rest.starts_with(b"**invalid**") {
+        (LineState::Invalid, b"**invalid**".len())
+    } else {
+        return None;
+    };
+    (rest.get(length) == Some(&b',')).then_some((state, start + length))
+}
+
+/// 1 to 19 digits from `from`, then `stop`: the value and where `stop` ends.
+fn digits_then(bytes: &[u8], from: usize, stop: &[u8]) -> Option<(u64, usize)> {
+    let digits = bytes.get(from..)?;
+    let count = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(1..=19).contains(&count) || !digits[count..].starts_with(stop) {
+        return None;
     }
-    let end = find_comma(line, start)?;
-    Some((state::csv(&line[start..end])?, end))
+    let value = digits[..count]
+        .iter()
+        .fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+    Some((value, from + count + stop.len()))
 }
 
 /// The first comma at or after `from`, eight bytes at a time.

@@ -33,14 +33,81 @@ pub const GRAMMAR: RefsGrammar = RefsGrammar {
     parse: parse_keyed,
 };
 
-/// The address a line is about and where it ends, for [`parse_keyed`].
+/// The address a line is about and where it ends, for [`parse_keyed`]. The
+/// reading thread calls this for every line of a log, so the usual address
+/// (`0x` and up to 16 hex digits, then `,` or a space) is read sixteen digits
+/// at a time; anything else is read by [`key`] and [`parse_addr`].
 pub fn line_key(line: &[u8]) -> Option<LineKey> {
+    if let Some(found) = hex_key(line) {
+        return Some(found);
+    }
     let key = key(line);
     let addr = parse_addr(key)?;
     Some(LineKey {
         addr,
         end: u32::try_from(key.len()).ok()?,
     })
+}
+
+/// `0x`, 1 to 16 hex digits and the separator, without a branch per digit:
+/// which bytes are hex digits and their values are worked out for sixteen
+/// bytes at once (two words), and the digits then packed by shifts.
+fn hex_key(line: &[u8]) -> Option<LineKey> {
+    let (prefix, digits) = (line.get(..2)?, line.get(2..18)?);
+    if prefix != b"0x" && prefix != b"0X" {
+        return None;
+    }
+    let word = |range: std::ops::Range<usize>| {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(&digits[range]);
+        u64::from_le_bytes(eight)
+    };
+    let (first, second) = (word(0..8), word(8..16));
+    let (first_hex, second_hex) = (hex_bytes(first), hex_bytes(second));
+    // Digits run from the start up to the first byte that is not one.
+    let count = match (!first_hex & HIGH_BITS).trailing_zeros() / 8 {
+        8 => 8 + (!second_hex & HIGH_BITS).trailing_zeros() / 8,
+        n => n,
+    } as usize;
+    if count == 0 || !matches!(line.get(2 + count), Some(b',' | b' ')) {
+        return None;
+    }
+    let all = u64::from(pack_nibbles(first, first_hex)) << 32
+        | u64::from(pack_nibbles(second, second_hex));
+    Some(LineKey {
+        addr: all >> (4 * (16 - count)),
+        end: 2 + count as u32,
+    })
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const BYTE_ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` that is an ASCII hex digit.
+fn hex_bytes(w: u64) -> u64 {
+    let digit = bytes_between(w, b'0', b'9');
+    let letter = bytes_between(w | 0x2020_2020_2020_2020, b'a', b'f');
+    (digit | letter) & !w & HIGH_BITS
+}
+
+/// The high bit of each byte of `w` whose low seven bits lie in `lo..=hi`
+/// (`lo` ≥ 1): no sum carries into the next byte.
+fn bytes_between(w: u64, lo: u8, hi: u8) -> u64 {
+    let low7 = w & !HIGH_BITS;
+    let at_least_lo = low7 + BYTE_ONES * u64::from(0x80 - lo);
+    let above_hi = low7 + BYTE_ONES * u64::from(0x7f - hi);
+    at_least_lo & !above_hi & HIGH_BITS
+}
+
+/// Eight hex digits (the first in the lowest byte), their high bits in
+/// `hex`, as one number, the first digit most significant. Bytes that are not
+/// digits give garbage nibbles, which the caller shifts out.
+fn pack_nibbles(w: u64, hex: u64) -> u32 {
+    let letters = (w >> 6) & BYTE_ONES & (hex >> 7);
+    let nibbles = (w & 0x0f0f_0f0f_0f0f_0f0f) + letters * 9;
+    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let fours = ((pairs << 8) | (pairs >> 16)) & 0x0000_ffff_0000_ffff;
+    (((fours << 16) | (fours >> 32)) & 0xffff_ffff) as u32
 }
 
 /// [`parse_line`], given the [`line_key`] of this line when the caller has

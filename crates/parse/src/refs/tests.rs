@@ -290,7 +290,65 @@ fn csv_field(i: usize) -> impl proptest::strategy::Strategy<Value = String> {
     ]
 }
 
+/// The routing key read byte by byte.
+fn key_by_bytes(line: &[u8]) -> Option<LineKey> {
+    let key = key(line);
+    Some(LineKey {
+        addr: parse_addr(key)?,
+        end: key.len() as u32,
+    })
+}
+
+#[test]
+fn addresses_are_read_sixteen_digits_at_a_time_as_one_by_one() {
+    for line in [
+        "0x55d79c5001c0,+1,28792,res_pjsip.c,2180,f,1,",
+        "0xffffffffffffffff,+1,7,a.c,9,f,1,",
+        "0XFFFFFFFFFFFFFFF0 +1   a.c:1:f (t) [@1]",
+        "0x1,+1,7,a.c,9,f,1,tag long enough to read sixteen",
+        "0x1ffffffffffffffff,+1,7,a.c,9,f,1,",
+        "0xg,+1,7,a.c,9,f,1,...................",
+        "0x,+1,7,a.c,9,f,1,......................",
+        "0x12\t34,+1,7,a.c,9,f,1,..................",
+        // each neighbour of a digit range in ASCII
+        "0x12/,+1,7,a.c,9,f,1,....................",
+        "0x12:,+1,7,a.c,9,f,1,....................",
+        "0x12@,+1,7,a.c,9,f,1,....................",
+        "0x12G,+1,7,a.c,9,f,1,....................",
+        "0x12`,+1,7,a.c,9,f,1,....................",
+        "0x12g,+1,7,a.c,9,f,1,....................",
+        "0x12\u{b1},+1,7,a.c,9,f,1,...................",
+    ] {
+        let line = line.as_bytes();
+        assert_eq!(
+            hex_key(line).or_else(|| key_by_bytes(line)),
+            key_by_bytes(line),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    assert_eq!(
+        hex_key(b"0xAbC9,+1,7,a.c,9,f,1,xxxxxxxx").map(|k| (k.addr, k.end)),
+        Some((0xabc9, 6))
+    );
+}
+
 proptest::proptest! {
+    #[test]
+    fn addresses_read_at_once_are_read_as_byte_by_byte(
+        digits in "[0-9a-fA-F]{0,18}",
+        prefix in proptest::prop_oneof![proptest::strategy::Just("0x"), proptest::strategy::Just("0X"), proptest::strategy::Just("x0")],
+        junk in proptest::prelude::any::<u8>(),
+        at in 0usize..20,
+        rest in "[ ,+0-9a-zA-Z:/@`\\[\\]\t]{0,24}",
+    ) {
+        let mut line = format!("{prefix}{digits}{rest}").into_bytes();
+        if at < line.len() {
+            line[at] = junk;
+        }
+        proptest::prop_assert_eq!(line_key(&line), key_by_bytes(&line));
+    }
+
     #[test]
     fn one_pass_csv_reader_agrees_with_splitting_on_every_line(
         fields in (0..8usize).map(csv_field).collect::<Vec<_>>(),
