@@ -40,17 +40,13 @@ pub fn parse_after_address(
         .filter(|(d, _)| *d != 0)
         .ok_or_else(|| fail(line, 1, start))?;
     let start = end + 1;
-    let (thread, end) = unsigned(line, start)
-        .and_then(|(t, end)| Some((u32::try_from(t).ok()?, end)))
-        .ok_or_else(|| fail(line, 2, start))?;
+    let (thread, end) = small(line, start).ok_or_else(|| fail(line, 2, start))?;
     let file_start = end + 1;
     let file_end = find_comma(line, file_start)
         .filter(|&end| end > file_start)
         .ok_or_else(|| fail(line, 3, file_start))?;
     let start = file_end + 1;
-    let (line_number, end) = unsigned(line, start)
-        .and_then(|(l, end)| Some((u32::try_from(l).ok()?, end)))
-        .ok_or_else(|| fail(line, 4, start))?;
+    let (line_number, end) = small(line, start).ok_or_else(|| fail(line, 4, start))?;
     let function_start = end + 1;
     let function_end =
         find_comma(line, function_start).ok_or_else(|| fail(line, 5, function_start))?;
@@ -102,6 +98,13 @@ fn unsigned(line: &[u8], start: usize) -> Option<(u64, usize)> {
         value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
     }
     None
+}
+
+/// [`unsigned`] that fits 32 bits (a thread id, a line number).
+#[inline]
+fn small(line: &[u8], start: usize) -> Option<(u32, usize)> {
+    let (value, end) = unsigned(line, start)?;
+    Some((u32::try_from(value).ok()?, end))
 }
 
 /// `+N`, `-N` or `N` up to a comma.
