@@ -2,8 +2,8 @@
 //! ast_coredumper's `-brief.txt` and `-full.txt`), interactive sessions and the
 //! excerpts people paste into tickets, from Asterisk or any other C server.
 //!
-//! Each stack becomes a thread ([`reader`] finds which thread each frame is
-//! of); each stack is classified ([`classify`]): a thread whose innermost
+//! Each stack becomes a thread (`reader` finds which thread each frame is
+//! of); each stack is classified ([`mod@classify`]): a thread whose innermost
 //! frames are a lock wait (`__lll_lock_wait`, `pthread_mutex_lock`,
 //! `pthread_rwlock_rdlock`/`wrlock`, the lock wrappers of Asterisk, FreeSWITCH,
 //! GLib, pjproject, the shared-memory locks of Kamailio and OpenSIPS) gets a

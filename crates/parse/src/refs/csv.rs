@@ -5,7 +5,7 @@
 //! must be the comma (a digit is never a comma, so a number's end is where its
 //! field ends), and only the two names and an unusual state are searched for
 //! their comma, eight bytes at a time. The state field, which has a grammar of
-//! its own, is read in [`super::state`] when it is not a plain count.
+//! its own, is read in the `state` module when it is not a plain count.
 
 use super::{parse_addr, state};
 use ast_locks_model::refs::{LineState, LockUse, RefLine, RefLineError};

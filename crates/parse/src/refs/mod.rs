@@ -36,7 +36,7 @@ pub const GRAMMAR: RefsGrammar = RefsGrammar {
 /// The address a line is about and where it ends, for [`parse_keyed`]. The
 /// reading thread calls this for every line of a log, so the usual address
 /// (`0x` and up to 16 hex digits, then `,` or a space) is read sixteen digits
-/// at a time; anything else is read by [`key`] and [`parse_addr`].
+/// at a time; anything else is read by [`key`] and `parse_addr`.
 pub fn line_key(line: &[u8]) -> Option<LineKey> {
     if let Some(found) = hex_key(line) {
         return Some(found);
