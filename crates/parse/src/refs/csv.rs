@@ -7,7 +7,7 @@
 //! their comma, eight bytes at a time. The state field, which has a grammar of
 //! its own, is read in the `state` module when it is not a plain count.
 
-use super::{parse_addr, state};
+use super::{has_byte, parse_addr, state};
 use ast_locks_model::refs::{LineState, LockUse, RefLine, RefLineError};
 
 /// What each of the seven comma-terminated fields must be, for the message.
@@ -200,7 +200,7 @@ fn find_comma(line: &[u8], from: usize) -> Option<usize> {
     while let Some(word) = line.get(base..base + 8) {
         let mut eight = [0u8; 8];
         eight.copy_from_slice(word);
-        let mask = comma_bytes(u64::from_le_bytes(eight));
+        let mask = has_byte(u64::from_le_bytes(eight), b',');
         if mask != 0 {
             return Some(base + (mask.trailing_zeros() / 8) as usize);
         }
@@ -210,14 +210,4 @@ fn find_comma(line: &[u8], from: usize) -> Option<usize> {
         .iter()
         .position(|&b| b == b',')
         .map(|i| base + i)
-}
-
-/// The high bit of every byte of `w` that is a comma (exact for the lowest,
-/// which is all [`find_comma`] needs).
-fn comma_bytes(w: u64) -> u64 {
-    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = w ^ 0x2c2c_2c2c_2c2c_2c2c;
-    // A byte of x is zero exactly where w had a comma.
-    let y = (x & LOWS).wrapping_add(LOWS);
-    !(y | x | LOWS)
 }

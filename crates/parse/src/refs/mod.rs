@@ -149,12 +149,10 @@ pub fn key(line: &[u8]) -> &[u8] {
 }
 
 /// The high bit of every byte of `w` that equals `b` (exact for the lowest
-/// such byte, which is all [`key`] needs).
-fn has_byte(w: u64, b: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let x = w ^ (ONES * u64::from(b));
-    x.wrapping_sub(ONES) & !x & HIGHS
+/// such byte, which is all [`key`] and the CSV reader's comma search need).
+pub(crate) fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (BYTE_ONES * u64::from(b));
+    x.wrapping_sub(BYTE_ONES) & !x & HIGH_BITS
 }
 
 /// Which format a line is in, from the byte after its address.
