@@ -1,18 +1,26 @@
 //! Refs logs: every line parser on any bytes, then the whole pipeline (the
 //! streaming analysis on one and on two workers, every renderer). Never
-//! panics; one and two workers agree; a line read with its routing key reads
-//! as without.
+//! panics; one and two workers agree; a line read with its routing key, and
+//! read ahead into the bytes after it, reads as alone.
 #![no_main]
 use ast_locks_analysis::refs::{diagnose_refs, RefsOptions};
+use ast_locks_model::refs::{LineBytes, READ_AHEAD};
 use ast_locks_render::refs::{self as render, RefsReport};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let mut padded = data.to_vec();
+    padded.resize(data.len() + READ_AHEAD, 0);
+    let mut start = 0;
     for line in data.split(|&b| b == b'\n') {
         let plain = ast_locks_parse::refs::parse_line(line);
         let key = ast_locks_parse::refs::line_key(line);
-        let keyed = ast_locks_parse::refs::parse_keyed(line, key);
+        let keyed = ast_locks_parse::refs::parse_keyed(line.into(), key);
         assert_eq!(plain, keyed, "reading with the routing key changes the line");
+        let ahead = LineBytes::within(&padded[start..], line.len());
+        let ahead = ast_locks_parse::refs::parse_keyed(ahead, key);
+        assert_eq!(plain, ahead, "reading ahead past the line changes it");
+        start += line.len() + 1;
     }
     let run = |threads| {
         let opts = RefsOptions { threads, max_events: 16, ..RefsOptions::default() };

@@ -166,7 +166,64 @@ pub struct RefsGrammar {
     pub key: fn(&[u8]) -> Option<LineKey>,
     /// The whole line, given the key [`RefsGrammar::key`] read from this very
     /// line when there is one (so that the address is read once), or `None`.
-    pub parse: for<'a> fn(&'a [u8], Option<LineKey>) -> Result<RefLine<'a>, RefLineError>,
+    pub parse: for<'a> fn(LineBytes<'a>, Option<LineKey>) -> Result<RefLine<'a>, RefLineError>,
+}
+
+/// How far past the start of a line a parser may read, at most.
+pub const READ_AHEAD: usize = 128;
+
+/// A line, and the bytes that follow it in the input, which a parser may
+/// read ahead into (whole blocks at a time, the line's end found afterwards)
+/// but never takes as part of the line. A reader that gives each line at
+/// least [`READ_AHEAD`] bytes from its start lets the parser read fastest.
+#[derive(Debug, Clone, Copy)]
+pub struct LineBytes<'a> {
+    bytes: &'a [u8],
+    len: usize,
+}
+
+impl<'a> LineBytes<'a> {
+    /// A line with nothing after it.
+    pub fn new(line: &'a [u8]) -> LineBytes<'a> {
+        LineBytes {
+            bytes: line,
+            len: line.len(),
+        }
+    }
+
+    /// The first `len` bytes of `bytes` (all of them if there are fewer), the
+    /// rest to read ahead into.
+    pub fn within(bytes: &'a [u8], len: usize) -> LineBytes<'a> {
+        LineBytes {
+            bytes,
+            len: len.min(bytes.len()),
+        }
+    }
+
+    /// The line itself.
+    pub fn line(&self) -> &'a [u8] {
+        self.bytes.get(..self.len).unwrap_or(self.bytes)
+    }
+
+    /// The line and the bytes after it.
+    pub fn ahead(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The line without its last `n` bytes (a `\r`, say); what follows is
+    /// unchanged.
+    pub fn shortened(self, n: usize) -> LineBytes<'a> {
+        LineBytes {
+            bytes: self.bytes,
+            len: self.len.saturating_sub(n),
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for LineBytes<'a> {
+    fn from(line: &'a [u8]) -> LineBytes<'a> {
+        LineBytes::new(line)
+    }
 }
 
 /// A line's address as the routing pass read it.

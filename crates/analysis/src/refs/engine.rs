@@ -6,7 +6,7 @@
 
 use super::shard::{Shard, ShardOptions, ShardResult};
 use super::RefsOptions;
-use ast_locks_model::refs::{LineKey, RefsGrammar};
+use ast_locks_model::refs::{LineBytes, LineKey, RefsGrammar, READ_AHEAD};
 use memchr::{memchr, memchr_iter, memrchr};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -23,6 +23,8 @@ const HEAD: usize = 256;
 /// Whole lines, and the lines among them that were cut because they were
 /// longer than a chunk.
 struct Chunk {
+    /// The lines, then [`READ_AHEAD`] zero bytes, so that the parser can read
+    /// ahead from the start of every line, the last included.
     data: Vec<u8>,
     /// (offset of the line in `data`, its real length).
     cut: Vec<(usize, u64)>,
@@ -127,7 +129,11 @@ fn apply(shard: &mut Shard, chunk: &Chunk, id: usize) {
         }
         match cut.peek() {
             Some(&&(offset, length)) if offset == start => shard.cut(line_no, length),
-            _ => shard.line(line_no, &chunk.data[start..next - 1], key),
+            _ => shard.line(
+                line_no,
+                LineBytes::within(&chunk.data[start..], next - 1 - start),
+                key,
+            ),
         }
     }
 }
@@ -142,7 +148,7 @@ struct Splitter {
 }
 
 impl Splitter {
-    fn split(&mut self, data: Vec<u8>, cut: Vec<(usize, u64)>, lists: Lists) -> Chunk {
+    fn split(&mut self, mut data: Vec<u8>, cut: Vec<(usize, u64)>, lists: Lists) -> Chunk {
         let Lists {
             mut starts,
             mut own,
@@ -174,6 +180,7 @@ impl Splitter {
         }
         let first_line = self.lines;
         self.lines += count as u64;
+        data.resize(data.len() + READ_AHEAD, 0);
         Chunk {
             data,
             cut,
@@ -242,6 +249,7 @@ fn read_chunks(
         // only a longer chunk needs zeroing.
         let size = CHUNK.max(carry.len() + 1);
         if data.len() < size {
+            data.reserve_exact(size + READ_AHEAD - data.len());
             data.resize(size, 0);
         }
         data.truncate(size);

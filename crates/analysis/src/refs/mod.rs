@@ -8,12 +8,12 @@
 //!
 //! ```
 //! use ast_locks_analysis::refs::{diagnose_refs, RefsOptions};
-//! use ast_locks_model::refs::{LineKey, LineState, RefLine, RefLineError, RefsGrammar};
+//! use ast_locks_model::refs::{LineBytes, LineKey, LineState, RefLine, RefLineError, RefsGrammar};
 //!
 //! // A toy grammar: `addr delta` per line, `c` for a constructor, `d` for a destructor.
-//! fn parse(line: &[u8], _key: Option<LineKey>) -> Result<RefLine<'_>, RefLineError> {
+//! fn parse(bytes: LineBytes<'_>, _key: Option<LineKey>) -> Result<RefLine<'_>, RefLineError> {
 //!     let bad = RefLineError { column: 1, expected: "addr delta" };
-//!     let text = std::str::from_utf8(line).map_err(|_| bad.clone())?;
+//!     let text = std::str::from_utf8(bytes.line()).map_err(|_| bad.clone())?;
 //!     let mut f = text.split(' ');
 //!     let addr = f.next().and_then(|a| u64::from_str_radix(a, 16).ok()).ok_or(bad.clone())?;
 //!     let (delta, state) = match f.next() {

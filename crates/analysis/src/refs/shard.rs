@@ -11,7 +11,7 @@
 //! objects alive at one time, not the length of the log.
 
 use super::{Invalid, InvalidKind, RefsCounts, Variant};
-use ast_locks_model::refs::{LineKey, LineState, RefEvent, RefLine, RefsGrammar};
+use ast_locks_model::refs::{LineBytes, LineKey, LineState, RefEvent, RefLine, RefsGrammar};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
@@ -126,7 +126,7 @@ impl Lifetime {
         self.events
             .iter()
             .filter_map(|s| {
-                (grammar.parse)(self.line(s), None)
+                (grammar.parse)(self.line(s).into(), None)
                     .ok()
                     .map(|l| l.to_event(s.line_no))
             })
@@ -135,7 +135,7 @@ impl Lifetime {
 
     fn first(&self, grammar: &RefsGrammar) -> Option<RefEvent> {
         let s = self.events.first()?;
-        (grammar.parse)(self.line(s), None)
+        (grammar.parse)(self.line(s).into(), None)
             .ok()
             .map(|l| l.to_event(s.line_no))
     }
@@ -402,15 +402,19 @@ impl Shard {
     }
 
     /// Read one line and apply it.
-    pub fn line(&mut self, line_no: u64, raw: &[u8], key: Option<LineKey>) {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    pub fn line(&mut self, line_no: u64, bytes: LineBytes<'_>, key: Option<LineKey>) {
+        let bytes = match bytes.line().last() {
+            Some(b'\r') => bytes.shortened(1),
+            _ => bytes,
+        };
+        let raw = bytes.line();
         if raw.first().is_none_or(u8::is_ascii_whitespace)
             && raw.iter().all(u8::is_ascii_whitespace)
         {
             self.out.empty_lines += 1;
             return;
         }
-        let parsed = match (self.grammar.parse)(raw, key) {
+        let parsed = match (self.grammar.parse)(bytes, key) {
             Ok(p) => p,
             Err(e) => {
                 let shown = excerpt(raw);
@@ -822,7 +826,9 @@ impl Lifetime {
 }
 
 fn to_event(grammar: &RefsGrammar, (line_no, raw): (u64, &[u8])) -> Option<RefEvent> {
-    (grammar.parse)(raw, None).ok().map(|l| l.to_event(line_no))
+    (grammar.parse)(raw.into(), None)
+        .ok()
+        .map(|l| l.to_event(line_no))
 }
 
 fn balance(lifetime: &Lifetime) -> Outcome {

@@ -7,8 +7,10 @@
 //! their comma, eight bytes at a time. The state field, which has a grammar of
 //! its own, is read in the `state` module when it is not a plain count.
 
+mod masks;
+
 use super::{has_byte, parse_addr, state};
-use ast_locks_model::refs::{LineState, LockUse, RefLine, RefLineError};
+use ast_locks_model::refs::{LineBytes, LineState, LockUse, RefLine, RefLineError};
 
 /// What each of the seven comma-terminated fields must be, for the message.
 const EXPECTED: [&str; 7] = [
@@ -25,16 +27,26 @@ const EXPECTED: [&str; 7] = [
 pub fn parse(line: &[u8]) -> Result<RefLine<'_>, RefLineError> {
     let addr_end = find_comma(line, 0).ok_or_else(|| fail(line, 0, 0))?;
     let addr = parse_addr(&line[..addr_end]).ok_or_else(|| fail(line, 0, 0))?;
-    parse_after_address(line, addr, addr_end)
+    bytewise(line, addr, addr_end)
 }
 
 /// Read the fields after the address, which is `addr` and ends with the comma
-/// at `addr_end` (the reading thread has already read it to route the line).
+/// at `addr_end` (the reading thread has already read it to route the line):
+/// from the mask of its commas when the bytes after the line can be read
+/// ahead into and the line is of the usual shape, else byte by byte.
 pub fn parse_after_address(
-    line: &[u8],
+    bytes: LineBytes<'_>,
     addr: u64,
     addr_end: usize,
 ) -> Result<RefLine<'_>, RefLineError> {
+    match masks::read(bytes, addr, addr_end) {
+        Some(read) => Ok(read),
+        None => bytewise(bytes.line(), addr, addr_end),
+    }
+}
+
+/// The fields after the address, one at a time, left to right.
+fn bytewise(line: &[u8], addr: u64, addr_end: usize) -> Result<RefLine<'_>, RefLineError> {
     let start = addr_end + 1;
     let (delta, end) = signed(line, start)
         .filter(|(d, _)| *d != 0)

@@ -25,7 +25,9 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use ast_locks_model::refs::{LineKey, RefLine, RefLineError, RefsFormat, RefsGrammar};
+use ast_locks_model::refs::{LineBytes, LineKey, RefLine, RefLineError, RefsFormat, RefsGrammar};
+use wide::bytemuck::cast;
+use wide::{i16x8, u16x8, u8x16};
 
 /// The refs grammar, for [`ast_locks_model::refs::RefsGrammar`] users.
 pub const GRAMMAR: RefsGrammar = RefsGrammar {
@@ -50,30 +52,41 @@ pub fn line_key(line: &[u8]) -> Option<LineKey> {
 }
 
 /// `0x`, 1 to 16 hex digits and the separator, without a branch per digit:
-/// which bytes are hex digits and their values are worked out for sixteen
-/// bytes at once (two words), and the digits then packed by shifts.
+/// the sixteen bytes after `0x` are classified and turned into nibbles at
+/// once (one SSE2 register), neighbouring nibbles joined into bytes, and the
+/// eight bytes read as one word.
 fn hex_key(line: &[u8]) -> Option<LineKey> {
     let (prefix, digits) = (line.get(..2)?, line.get(2..18)?);
     if prefix != b"0x" && prefix != b"0X" {
         return None;
     }
-    let word = |range: std::ops::Range<usize>| {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(&digits[range]);
-        u64::from_le_bytes(eight)
-    };
-    let (first, second) = (word(0..8), word(8..16));
-    let (first_hex, second_hex) = (hex_bytes(first), hex_bytes(second));
+    let mut sixteen = [0u8; 16];
+    sixteen.copy_from_slice(digits);
+    let bytes = u8x16::new(sixteen);
+    // A digit less `0` is at most 9; a letter, lowercased, less `a`, at most 5
+    // (both unsigned: whatever is below wraps to a large value).
+    let digit = bytes - u8x16::splat(b'0');
+    let is_digit = digit.min(u8x16::splat(9)).simd_eq(digit);
+    let letter = (bytes | u8x16::splat(0x20)) - u8x16::splat(b'a');
+    let is_letter = letter.min(u8x16::splat(5)).simd_eq(letter);
+    let hex = (is_digit | is_letter).to_bitmask();
     // Digits run from the start up to the first byte that is not one.
-    let count = match (!first_hex & HIGH_BITS).trailing_zeros() / 8 {
-        8 => 8 + (!second_hex & HIGH_BITS).trailing_zeros() / 8,
-        n => n,
-    } as usize;
+    let count = (!hex).trailing_zeros().min(16) as usize;
     if count == 0 || !matches!(line.get(2 + count), Some(b',' | b' ')) {
         return None;
     }
-    let all = u64::from(pack_nibbles(first, first_hex)) << 32
-        | u64::from(pack_nibbles(second, second_hex));
+    let nibbles = (digit & is_digit) | ((letter + u8x16::splat(10)) & is_letter);
+    // Each 16-bit lane holds two digits, the first in its low byte: join them
+    // into one byte, the first digit high, and narrow the lanes to bytes.
+    let lanes: u16x8 = cast(nibbles);
+    let pairs = ((lanes << 4) | (lanes >> 8)) & u16x8::splat(0x00ff);
+    let pairs: i16x8 = cast(pairs);
+    let packed = u8x16::narrow_i16x8(pairs, pairs).to_array();
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&packed[..8]);
+    // The first digit is the most significant; what follows the last digit
+    // is shifted out.
+    let all = u64::from_be_bytes(eight);
     Some(LineKey {
         addr: all >> (4 * (16 - count)),
         end: 2 + count as u32,
@@ -83,40 +96,21 @@ fn hex_key(line: &[u8]) -> Option<LineKey> {
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 const BYTE_ONES: u64 = 0x0101_0101_0101_0101;
 
-/// The high bit of each byte of `w` that is an ASCII hex digit.
-fn hex_bytes(w: u64) -> u64 {
-    let digit = bytes_between(w, b'0', b'9');
-    let letter = bytes_between(w | 0x2020_2020_2020_2020, b'a', b'f');
-    (digit | letter) & !w & HIGH_BITS
-}
-
-/// The high bit of each byte of `w` whose low seven bits lie in `lo..=hi`
-/// (`lo` ≥ 1): no sum carries into the next byte.
-fn bytes_between(w: u64, lo: u8, hi: u8) -> u64 {
-    let low7 = w & !HIGH_BITS;
-    let at_least_lo = low7 + BYTE_ONES * u64::from(0x80 - lo);
-    let above_hi = low7 + BYTE_ONES * u64::from(0x7f - hi);
-    at_least_lo & !above_hi & HIGH_BITS
-}
-
-/// Eight hex digits (the first in the lowest byte), their high bits in
-/// `hex`, as one number, the first digit most significant. Bytes that are not
-/// digits give garbage nibbles, which the caller shifts out.
-fn pack_nibbles(w: u64, hex: u64) -> u32 {
-    let letters = (w >> 6) & BYTE_ONES & (hex >> 7);
-    let nibbles = (w & 0x0f0f_0f0f_0f0f_0f0f) + letters * 9;
-    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let fours = ((pairs << 8) | (pairs >> 16)) & 0x0000_ffff_0000_ffff;
-    (((fours << 16) | (fours >> 32)) & 0xffff_ffff) as u32
-}
-
 /// [`parse_line`], given the [`line_key`] of this line when the caller has
-/// read it already: the CSV reader then starts after the address.
-pub fn parse_keyed(line: &[u8], key: Option<LineKey>) -> Result<RefLine<'_>, RefLineError> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+/// read it already: the CSV reader then starts after the address. Given the
+/// bytes after the line to read ahead into, it reads fastest.
+pub fn parse_keyed(
+    bytes: LineBytes<'_>,
+    key: Option<LineKey>,
+) -> Result<RefLine<'_>, RefLineError> {
+    let bytes = match bytes.line().last() {
+        Some(b'\r') => bytes.shortened(1),
+        _ => bytes,
+    };
+    let line = bytes.line();
     match key {
         Some(LineKey { addr, end }) if line.get(end as usize) == Some(&b',') => {
-            csv::parse_after_address(line, addr, end as usize)
+            csv::parse_after_address(bytes, addr, end as usize)
         }
         _ => parse_line(line),
     }

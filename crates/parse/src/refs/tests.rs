@@ -1,7 +1,7 @@
 //! One row per line shape Asterisk has written, and per way a line goes bad.
 
 use super::*;
-use ast_locks_model::refs::{LineState, LockUse};
+use ast_locks_model::refs::{LineBytes, LineState, LockUse, READ_AHEAD};
 
 fn ok(line: &str) -> RefLine<'_> {
     match parse_line(line.as_bytes()) {
@@ -290,6 +290,113 @@ fn csv_field(i: usize) -> impl proptest::strategy::Strategy<Value = String> {
     ]
 }
 
+/// Real lines of each state Asterisk writes.
+pub(super) const REAL_LINES: [&str; 9] = [
+    "0x55d79c5001c0,+1,28792,res_pjsip.c,2180,ast_sip_create_dialog_uac,**constructor**64**159**,dialog ref",
+    "0x55d79c500380,-1,28792,taskprocessor.c,1305,tps_task_free,2,",
+    "0x55d79c500150,-1,28793,res_pjsip.c,2230,dialog_destroy,**destructor**lock-state:unused**,dialog",
+    "0x55f3cd773c18,+1,28435,codec.c,303,__ast_codec_register_with_format,**constructor**24**96**,ITU G.722.1 Annex C, (Siren14, licensed from Polycom)",
+    "0x55a4e9502d78,-2,28975,res_refs_demo.c,500,r4_over_release,**invalid**,r4c release by 2 (BUG)",
+    "0x8930fd8,+1,4021,chan_sip.c,8123,build_peer,**constructor**,allocate a peer struct",
+    "0x55a4e94e99e0,-1,28975,res_refs_demo.c,471,r4_over_release,**destructor**lock-state:used**,r4a",
+    "0x55a4e94e99e0,-1,28975,res_refs_demo.c,471,r4_over_release,**destructor**lock-state:none**,",
+    "0x8930fd8,-1,4021,chan_sip.c,3421,unref_peer,**destructor**,unref peer",
+];
+
+/// Bytes that may follow a line in a chunk: more lines (commas, digits,
+/// stars) and anything else, up to past the read-ahead.
+fn trailing_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let byte = prop_oneof![
+        Just(b','),
+        Just(b'*'),
+        Just(b'1'),
+        Just(b'\n'),
+        Just(b'\r'),
+        any::<u8>()
+    ];
+    proptest::collection::vec(byte, 0..160)
+}
+
+/// `line` read with its key and the bytes after it to read ahead into (and
+/// zeros up to [`READ_AHEAD`], as the reading thread pads a chunk).
+fn read_ahead<'a>(
+    buffer: &'a mut Vec<u8>,
+    line: &[u8],
+    after: &[u8],
+) -> Result<RefLine<'a>, RefLineError> {
+    buffer.clear();
+    buffer.extend_from_slice(line);
+    buffer.extend_from_slice(after);
+    buffer.resize(buffer.len().max(line.len() + READ_AHEAD), 0);
+    let key = line_key(line);
+    parse_keyed(LineBytes::within(buffer, line.len()), key)
+}
+
+#[test]
+fn lines_read_ahead_into_what_follows_read_as_alone() {
+    // What follows a line is never part of it: more fields, a long tag, a
+    // line of digits and commas.
+    let afters: [&[u8]; 4] = [b"", b",,,,,,,,", b"\n0x1,+1,7,a.c,9,f,1,", &[b'7'; 200]];
+    for line in REAL_LINES {
+        let line = line.as_bytes();
+        for after in afters {
+            let mut buffer = Vec::new();
+            assert_eq!(
+                read_ahead(&mut buffer, line, after),
+                parse_line(line),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+}
+
+#[test]
+fn states_next_to_the_usual_ones_read_ahead_as_alone() {
+    // One byte off each starred form, a number too long or missing, and the
+    // forms only the byte reader knows.
+    for state in [
+        "**constructor****",
+        "**constructor******",
+        "**constructor**64****",
+        "**constructor**64**",
+        "**constructor**64**1",
+        "**constructor**a**1**",
+        "**constructor**12345678**1**",
+        "**constructor**1**123456789**",
+        "**constructor*",
+        "**constructorx*",
+        "**destructor**lock-state:",
+        "**destructor**lock-state:usedx*",
+        "**destructor**lock-stale:used**",
+        "**destructor**lock-stat:unused**",
+        "**destructor**lock-stateXunused**",
+        "**destructor**lock-state:none***",
+        "**destructor**lock-state:lockobj**",
+        "**destructor**lock-state:invalid**",
+        "**destructor*",
+        "**destructorx**",
+        "**invalid**x",
+        "**invali**",
+        "**invalid*",
+        "*",
+        "**",
+        "+5",
+        "-0",
+        "123456789",
+    ] {
+        let line = format!("0x55d79c5001c0,-1,28792,res_pjsip.c,2230,f,{state},tag");
+        let line = line.as_bytes();
+        let mut buffer = Vec::new();
+        assert_eq!(
+            read_ahead(&mut buffer, line, b",1,2,3"),
+            parse_line(line),
+            "{state}"
+        );
+    }
+}
+
 /// The routing key read byte by byte.
 fn key_by_bytes(line: &[u8]) -> Option<LineKey> {
     let key = key(line);
@@ -354,29 +461,25 @@ proptest::proptest! {
         fields in (0..8usize).map(csv_field).collect::<Vec<_>>(),
         keep in proptest::prop_oneof![3 => proptest::strategy::Just(8usize), 1 => 0usize..8],
         tail in proptest::collection::vec(csv_piece(), 0..3),
+        after in trailing_bytes(),
     ) {
         let line = format!("{}{}", fields[..keep].join(","), tail.concat());
         let line = line.as_bytes();
         proptest::prop_assert_eq!(csv::parse(line), csv_by_splitting(line));
-        proptest::prop_assert_eq!(parse_keyed(line, line_key(line)), parse_line(line));
+        proptest::prop_assert_eq!(parse_keyed(line.into(), line_key(line)), parse_line(line));
+        let mut buffer = Vec::new();
+        proptest::prop_assert_eq!(read_ahead(&mut buffer, line, &after), parse_line(line));
     }
 
     #[test]
     fn one_pass_csv_reader_agrees_on_real_lines_with_one_byte_changed(
-        which in 0usize..6,
+        which in 0usize..REAL_LINES.len(),
         at in 0usize..120,
         byte in proptest::prelude::any::<u8>(),
         cut in proptest::prelude::any::<bool>(),
+        after in trailing_bytes(),
     ) {
-        let real = [
-            "0x55d79c5001c0,+1,28792,res_pjsip.c,2180,ast_sip_create_dialog_uac,**constructor**64**159**,dialog ref",
-            "0x55d79c500380,-1,28792,taskprocessor.c,1305,tps_task_free,2,",
-            "0x55d79c500150,-1,28793,res_pjsip.c,2230,dialog_destroy,**destructor**lock-state:unused**,dialog",
-            "0x55f3cd773c18,+1,28435,codec.c,303,__ast_codec_register_with_format,**constructor**24**96**,ITU G.722.1 Annex C, (Siren14, licensed from Polycom)",
-            "0x55a4e9502d78,-2,28975,res_refs_demo.c,500,r4_over_release,**invalid**,r4c release by 2 (BUG)",
-            "0x8930fd8,+1,4021,chan_sip.c,8123,build_peer,**constructor**,allocate a peer struct",
-        ];
-        let mut line = real[which].as_bytes().to_vec();
+        let mut line = REAL_LINES[which].as_bytes().to_vec();
         let at = at % line.len();
         if cut {
             line.truncate(at);
@@ -384,6 +487,8 @@ proptest::proptest! {
             line[at] = byte;
         }
         proptest::prop_assert_eq!(csv::parse(&line), csv_by_splitting(&line));
-        proptest::prop_assert_eq!(parse_keyed(&line, line_key(&line)), parse_line(&line));
+        proptest::prop_assert_eq!(parse_keyed(line[..].into(), line_key(&line)), parse_line(&line));
+        let mut buffer = Vec::new();
+        proptest::prop_assert_eq!(read_ahead(&mut buffer, &line, &after), parse_line(&line));
     }
 }
