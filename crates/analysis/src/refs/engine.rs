@@ -38,11 +38,38 @@ struct Chunk {
 }
 
 /// A line of a worker's: which line of the chunk, and its key as the reading
-/// thread read it (so that the worker does not read the address again).
+/// thread read it (so that the worker does not read the address again). Sixteen
+/// bytes, not the 32 of an index and an `Option<LineKey>`: the reading thread
+/// writes one for every line, into memory the workers read last.
 #[derive(Clone, Copy)]
 struct Routed {
+    addr: u64,
     index: u32,
-    key: Option<LineKey>,
+    /// Where the address ends, or [`NO_KEY`].
+    end: u32,
+}
+
+const NO_KEY: u32 = u32::MAX;
+
+impl Routed {
+    fn new(index: u32, key: Option<LineKey>) -> Routed {
+        match key {
+            // An address never ends that far into a line.
+            Some(LineKey { addr, end }) if end != NO_KEY => Routed { addr, index, end },
+            _ => Routed {
+                addr: 0,
+                index,
+                end: NO_KEY,
+            },
+        }
+    }
+
+    fn key(&self) -> Option<LineKey> {
+        (self.end != NO_KEY).then_some(LineKey {
+            addr: self.addr,
+            end: self.end,
+        })
+    }
 }
 
 /// What reading the whole input gave.
@@ -120,7 +147,8 @@ fn apply(shard: &mut Shard, chunk: &Chunk, id: usize) {
         return;
     };
     let mut cut = chunk.cut.iter().peekable();
-    for &Routed { index, key } in own {
+    for routed in own {
+        let (index, key) = (routed.index, routed.key());
         let i = index as usize;
         let (start, next) = (chunk.starts[i] as usize, chunk.starts[i + 1] as usize);
         let line_no = chunk.first_line + i as u64 + 1;
@@ -173,10 +201,7 @@ impl Splitter {
                     .push(String::from_utf8_lossy(head).trim().to_string());
             }
             let key = (self.grammar.key)(line);
-            own[self.owner(key)].push(Routed {
-                index: i as u32,
-                key,
-            });
+            own[self.owner(key)].push(Routed::new(i as u32, key));
         }
         let first_line = self.lines;
         self.lines += count as u64;
