@@ -6,15 +6,13 @@
 
 use super::shard::{Shard, ShardOptions, ShardResult};
 use super::RefsOptions;
-use ast_locks_model::refs::{LineBytes, LineKey, RefsGrammar, READ_AHEAD};
+use ast_locks_model::refs::{LineKey, RefsGrammar, READ_AHEAD};
 use memchr::{memchr, memchr_iter, memrchr};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use wide::u8x16;
 
-/// Bytes read at a time.
-const CHUNK: usize = 1 << 20;
 /// Chunks queued per worker.
 const QUEUE: usize = 3;
 /// Of a line longer than a chunk, keep this much (it is reported, not read).
@@ -118,7 +116,7 @@ pub(super) fn scan<R: Read + Send>(
             lines: 0,
             first_lines: Vec::new(),
         };
-        let read = read_chunks(input, &senders, &mut split);
+        let read = read_chunks(input, opts.chunk_bytes.max(HEAD * 2), &senders, &mut split);
         drop(senders);
         let mut shards = Vec::new();
         for handle in handles {
@@ -157,13 +155,10 @@ fn apply(shard: &mut Shard, chunk: &Chunk, id: usize) {
         }
         match cut.peek() {
             Some(&&(offset, length)) if offset == start => shard.cut(line_no, length),
-            _ => shard.line(
-                line_no,
-                LineBytes::within(&chunk.data[start..], next - 1 - start),
-                key,
-            ),
+            _ => shard.line(line_no, &chunk.data, (start, next - 1 - start), key),
         }
     }
+    shard.chunk_done(&chunk.data);
 }
 
 /// Finds the lines of a chunk and their owners (on the reading thread: one
@@ -261,6 +256,7 @@ fn line_starts(data: &[u8], starts: &mut Vec<u32>) {
 /// `.gz`), why.
 fn read_chunks(
     mut input: impl Read,
+    chunk_bytes: usize,
     senders: &[SyncSender<Arc<Chunk>>],
     split: &mut Splitter,
 ) -> io::Result<(u64, Option<String>)> {
@@ -272,7 +268,7 @@ fn read_chunks(
         let (mut data, lists) = pool.take();
         // Keep the buffer's bytes initialised from one chunk to the next:
         // only a longer chunk needs zeroing.
-        let size = CHUNK.max(carry.len() + 1);
+        let size = chunk_bytes.max(carry.len() + 1);
         if data.len() < size {
             data.reserve_exact(size + READ_AHEAD - data.len());
             data.resize(size, 0);

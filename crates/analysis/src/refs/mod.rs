@@ -64,6 +64,10 @@ pub struct RefsOptions {
     /// Destroyed lifetimes remembered per worker, to name the release that
     /// freed an object a later line refers to.
     pub graveyard: usize,
+    /// Bytes read at a time (1 MiB). A line longer than this is reported and
+    /// skipped, so it should be far above any refs line; smaller values are
+    /// for tests of what crosses from one read to the next.
+    pub chunk_bytes: usize,
 }
 
 impl Default for RefsOptions {
@@ -75,6 +79,7 @@ impl Default for RefsOptions {
             max_warnings: 100,
             max_invalid: 10_000,
             graveyard: 1 << 15,
+            chunk_bytes: 1 << 20,
         }
     }
 }

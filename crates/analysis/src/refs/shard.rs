@@ -49,15 +49,43 @@ pub(super) struct Lifetime {
     compact_at: usize,
     /// Which stored line destroyed it.
     destroyed_by: Option<usize>,
+    /// The lines from this one on are still only in the chunk being read
+    /// ([`NONE_PENDING`]: none are): most lifetimes end in the chunk they
+    /// began in, and their lines are then never copied.
+    pending_from: u32,
     pub extra: Option<Box<Extra>>,
 }
 
-/// Where one stored line is.
+const NONE_PENDING: u32 = u32::MAX;
+
+/// Where one stored line is: in the lifetime's own bytes, or, while pending,
+/// in the chunk being read.
 #[derive(Clone, Copy)]
 struct Stored {
     line_no: u64,
     start: u32,
     len: u32,
+}
+
+/// A line being applied: its number, its bytes, and where they start in the
+/// chunk being read, which is kept until the shard is told the chunk is done.
+#[derive(Clone, Copy)]
+pub(super) struct ChunkLine<'a> {
+    pub no: u64,
+    pub bytes: &'a [u8],
+    pub at: u32,
+    pub chunk: &'a [u8],
+}
+
+impl ChunkLine<'_> {
+    /// Its place in the chunk.
+    fn stored(&self) -> Stored {
+        Stored {
+            line_no: self.no,
+            start: self.at,
+            len: u32::try_from(self.bytes.len()).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// What only a few lifetimes need: container iterations and iterator steps.
@@ -88,6 +116,7 @@ impl Lifetime {
             elided: 0,
             compact_at: 0,
             destroyed_by: None,
+            pending_from: NONE_PENDING,
             extra: None,
         }
     }
@@ -96,19 +125,60 @@ impl Lifetime {
         self.flags & flag != 0
     }
 
-    fn push(&mut self, line_no: u64, raw: &[u8]) {
-        if self.raw.is_empty() {
-            self.raw.reserve(raw.len() * 4);
+    /// Add a line, kept as its place in the chunk until [`Lifetime::settle`];
+    /// whether it is the first such line (the caller then notes the address).
+    fn push(&mut self, line: &ChunkLine<'_>) -> bool {
+        let first = self.pending_from == NONE_PENDING;
+        if first {
+            self.pending_from = u32::try_from(self.events.len()).unwrap_or(NONE_PENDING);
         }
-        let start = self.raw.len();
-        self.raw.extend_from_slice(raw);
-        self.events.push(Stored {
-            line_no,
-            start: u32::try_from(start).unwrap_or(u32::MAX),
-            len: u32::try_from(raw.len()).unwrap_or(u32::MAX),
-        });
+        self.events.push(line.stored());
+        first
     }
 
+    /// Copy the lines still only in `chunk` into the lifetime's own bytes.
+    fn settle(&mut self, chunk: &[u8]) {
+        let Some(pending) = self.events.get_mut(self.pending_from as usize..) else {
+            return;
+        };
+        if self.raw.is_empty() {
+            self.raw
+                .reserve(pending.iter().map(|s| s.len as usize).sum::<usize>() * 2);
+        }
+        for s in pending {
+            let start = s.start as usize;
+            let bytes = chunk.get(start..start + s.len as usize).unwrap_or_default();
+            s.start = u32::try_from(self.raw.len()).unwrap_or(u32::MAX);
+            self.raw.extend_from_slice(bytes);
+        }
+        self.pending_from = NONE_PENDING;
+    }
+
+    /// Stored line `i`, from `chunk` while it is pending.
+    fn line_in<'s>(&'s self, i: usize, chunk: &'s [u8]) -> &'s [u8] {
+        let Some(s) = self.events.get(i) else {
+            return &[];
+        };
+        let start = s.start as usize;
+        let from = if i >= self.pending_from as usize {
+            chunk
+        } else {
+            &self.raw
+        };
+        from.get(start..start + s.len as usize).unwrap_or_default()
+    }
+
+    /// Stored line `i`, to bury.
+    fn burial(&self, i: usize) -> Option<Burial<'_>> {
+        let s = *self.events.get(i)?;
+        Some(if i >= self.pending_from as usize {
+            Burial::InChunk(s)
+        } else {
+            Burial::Bytes(s.line_no, self.line(&s))
+        })
+    }
+
+    /// A stored line of a settled lifetime.
     fn line(&self, s: &Stored) -> &[u8] {
         let start = s.start as usize;
         self.raw
@@ -121,7 +191,7 @@ impl Lifetime {
     }
 
     /// Every stored line as an event (lines that do not parse again are left out;
-    /// they all parsed once).
+    /// they all parsed once). Of a settled lifetime.
     pub fn events(&self, grammar: &RefsGrammar) -> Vec<RefEvent> {
         self.events
             .iter()
@@ -140,22 +210,23 @@ impl Lifetime {
             .map(|l| l.to_event(s.line_no))
     }
 
-    fn destroyer(&self) -> Option<(u64, &[u8])> {
-        let s = self.events.get(self.destroyed_by?)?;
-        Some((s.line_no, self.line(s)))
+    fn destroyer<'s>(&'s self, chunk: &'s [u8]) -> Option<(u64, &'s [u8])> {
+        let i = self.destroyed_by?;
+        Some((self.events.get(i)?.line_no, self.line_in(i, chunk)))
     }
 
-    fn constructor_line(&self) -> Option<(u64, &[u8])> {
+    fn constructor_line<'s>(&'s self, chunk: &'s [u8]) -> Option<(u64, &'s [u8])> {
         if !self.has(CONSTRUCTED) {
             return None;
         }
-        self.events.first().map(|s| (s.line_no, self.line(s)))
+        Some((self.events.first()?.line_no, self.line_in(0, chunk)))
     }
 
     /// A lifetime with very many lines (a global object referenced all day)
     /// keeps its constructor and the references not yet released, and counts
     /// the rest, so that it cannot grow without bound.
-    fn compact(&mut self, grammar: &RefsGrammar, floor: usize) {
+    fn compact(&mut self, grammar: &RefsGrammar, floor: usize, chunk: &[u8]) {
+        self.settle(chunk);
         let events = self.events(grammar);
         let mut keep: Vec<bool> = vec![false; self.events.len()];
         if let Some(first) = keep.first_mut() {
@@ -205,11 +276,16 @@ struct Slot {
 /// The lifetimes destroyed last, by address, to name the release that freed an
 /// object when a later line refers to it. Two generations of bounded size: the
 /// memory stays flat however long the log, and the last `cap` destructions at
-/// least are always remembered.
+/// least are always remembered. A grave of the chunk being read keeps only the
+/// places of its lines there, and copies them when the chunk is done if it is
+/// still the last grave of its address: an address is reused many times within
+/// a chunk, as malloc hands the memory freed last out first.
 struct Graveyard {
     current: Generation,
     previous: Generation,
     cap: usize,
+    /// Addresses buried during the chunk being read.
+    in_chunk: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -220,11 +296,46 @@ struct Generation {
 
 #[derive(Clone, Copy)]
 struct Grave {
-    constructor: Option<(u64, usize, usize)>,
-    end: (u64, usize, usize),
+    constructor: Option<GraveLine>,
+    end: GraveLine,
+}
+
+/// A buried line: in the generation's arena, or in the chunk being read.
+#[derive(Clone, Copy)]
+struct GraveLine {
+    line_no: u64,
+    start: u32,
+    len: u32,
+    in_chunk: bool,
+}
+
+/// A line to bury: its place in the chunk being read, or its bytes.
+#[derive(Clone, Copy)]
+enum Burial<'a> {
+    InChunk(Stored),
+    Bytes(u64, &'a [u8]),
 }
 
 const ARENA_CAP: usize = 4 << 20;
+
+impl GraveLine {
+    fn read<'a>(&self, arena: &'a [u8], chunk: &'a [u8]) -> NumberedLine<'a> {
+        let from = if self.in_chunk { chunk } else { arena };
+        let start = self.start as usize;
+        let bytes = from.get(start..start + self.len as usize);
+        (self.line_no, bytes.unwrap_or_default())
+    }
+
+    /// Copy the line out of `chunk` into `arena`.
+    fn settle(&mut self, arena: &mut Vec<u8>, chunk: &[u8]) {
+        if self.in_chunk {
+            let (_, bytes) = self.read(&[], chunk);
+            self.start = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+            arena.extend_from_slice(bytes);
+            self.in_chunk = false;
+        }
+    }
+}
 
 impl Graveyard {
     fn new(cap: usize) -> Graveyard {
@@ -232,38 +343,74 @@ impl Graveyard {
             current: Generation::default(),
             previous: Generation::default(),
             cap,
+            in_chunk: Vec::new(),
         }
     }
 
-    fn bury(&mut self, addr: u64, constructor: Option<(u64, &[u8])>, end: (u64, &[u8])) {
+    fn bury(&mut self, addr: u64, constructor: Option<Burial<'_>>, end: Burial<'_>) {
         if self.current.map.len() >= self.cap || self.current.arena.len() >= ARENA_CAP {
             std::mem::swap(&mut self.current, &mut self.previous);
             self.current.map.clear();
             self.current.arena.clear();
         }
         let arena = &mut self.current.arena;
-        let mut put = |(line_no, bytes): (u64, &[u8])| {
-            let start = arena.len();
-            arena.extend_from_slice(bytes);
-            (line_no, start, bytes.len())
+        let mut put = |burial: Burial<'_>| match burial {
+            Burial::InChunk(s) => GraveLine {
+                line_no: s.line_no,
+                start: s.start,
+                len: s.len,
+                in_chunk: true,
+            },
+            Burial::Bytes(line_no, bytes) => {
+                let start = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+                arena.extend_from_slice(bytes);
+                GraveLine {
+                    line_no,
+                    start,
+                    len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                    in_chunk: false,
+                }
+            }
         };
         let grave = Grave {
             constructor: constructor.map(&mut put),
             end: put(end),
         };
         self.current.map.insert(addr, grave);
+        self.in_chunk.push(addr);
     }
 
     /// The constructor and the destroying line of the last lifetime destroyed
-    /// at `addr`.
-    fn find(&self, addr: u64) -> Option<(Option<NumberedLine<'_>>, NumberedLine<'_>)> {
+    /// at `addr` (`chunk`: the chunk being read).
+    fn find<'a>(
+        &'a self,
+        addr: u64,
+        chunk: &'a [u8],
+    ) -> Option<(Option<NumberedLine<'a>>, NumberedLine<'a>)> {
         [&self.current, &self.previous].into_iter().find_map(|g| {
             let grave = g.map.get(&addr)?;
-            let get = |(line_no, start, len): (u64, usize, usize)| {
-                (line_no, g.arena.get(start..start + len).unwrap_or_default())
-            };
+            let get = |line: GraveLine| line.read(&g.arena, chunk);
             Some((grave.constructor.map(get), get(grave.end)))
         })
+    }
+
+    /// Whether a lifetime was destroyed at `addr` lately.
+    fn has(&self, addr: u64) -> bool {
+        self.current.map.contains_key(&addr) || self.previous.map.contains_key(&addr)
+    }
+
+    /// The chunk is done: the graves buried in it copy their lines.
+    fn chunk_done(&mut self, chunk: &[u8]) {
+        for addr in self.in_chunk.drain(..) {
+            for g in [&mut self.current, &mut self.previous] {
+                if let Some(grave) = g.map.get_mut(&addr) {
+                    if let Some(constructor) = grave.constructor.as_mut() {
+                        constructor.settle(&mut g.arena, chunk);
+                    }
+                    grave.end.settle(&mut g.arena, chunk);
+                }
+            }
+        }
     }
 }
 
@@ -329,6 +476,8 @@ pub(super) struct Shard {
     max_invalid: usize,
     history: Option<u64>,
     slots: FxHashMap<u64, Slot>,
+    /// Addresses whose lifetimes were given lines of the chunk being read.
+    touched: Vec<u64>,
     graves: Graveyard,
     spare: Spare,
     out: ShardOut,
@@ -387,6 +536,7 @@ impl Shard {
             max_invalid: opts.max_invalid,
             history: opts.history,
             slots: FxHashMap::default(),
+            touched: Vec::new(),
             graves: Graveyard::new(opts.graveyard.max(1)),
             spare: Spare::default(),
             out: ShardOut::default(),
@@ -401,8 +551,16 @@ impl Shard {
         );
     }
 
-    /// Read one line and apply it.
-    pub fn line(&mut self, line_no: u64, bytes: LineBytes<'_>, key: Option<LineKey>) {
+    /// Read line `line_no`, the `len` bytes at `at` in `chunk`, and apply it.
+    /// The lines of a chunk are kept as places in it until [`Shard::chunk_done`].
+    pub fn line(
+        &mut self,
+        line_no: u64,
+        chunk: &[u8],
+        (at, len): (usize, usize),
+        key: Option<LineKey>,
+    ) {
+        let bytes = LineBytes::within(chunk.get(at..).unwrap_or_default(), len);
         let bytes = match bytes.line().last() {
             Some(b'\r') => bytes.shortened(1),
             _ => bytes,
@@ -423,15 +581,39 @@ impl Shard {
         };
         self.out.parsed_lines += 1;
         self.out.variant.note(&parsed);
+        let line = ChunkLine {
+            no: line_no,
+            bytes: raw,
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+            chunk,
+        };
         match parsed.state {
-            LineState::Constructor { .. } => self.construct(line_no, raw, &parsed),
-            LineState::Invalid => self.invalid(line_no, raw, &parsed),
-            LineState::Count(c) if c < 0 => self.invalid(line_no, raw, &parsed),
-            LineState::Destructor { .. } => self.destructor(line_no, raw, &parsed),
+            LineState::Constructor { .. } => self.construct(line, &parsed),
+            LineState::Invalid => self.invalid(line, &parsed),
+            LineState::Count(c) if c < 0 => self.invalid(line, &parsed),
+            LineState::Destructor { .. } => self.destructor(line, &parsed),
             // Written after the `-1` that freed the object; it changes nothing.
             LineState::CallDestructor => {}
-            LineState::Count(_) | LineState::Unknown => self.change(line_no, raw, &parsed),
+            LineState::Count(_) | LineState::Unknown => self.change(line, &parsed),
         }
+    }
+
+    /// The chunk whose lines were given is done: the lifetimes still alive
+    /// and the last graves copy the lines of it they keep.
+    pub fn chunk_done(&mut self, chunk: &[u8]) {
+        self.graves.chunk_done(chunk);
+        let mut touched = std::mem::take(&mut self.touched);
+        for addr in touched.drain(..) {
+            if let Some(slot) = self.slots.get_mut(&addr) {
+                if let Some(current) = slot.current.as_mut() {
+                    current.settle(chunk);
+                }
+                if let Some(closing) = slot.closing.as_mut() {
+                    closing.settle(chunk);
+                }
+            }
+        }
+        self.touched = touched;
     }
 
     fn warn(&mut self, line_no: u64, message: String) {
@@ -441,7 +623,8 @@ impl Shard {
         }
     }
 
-    fn construct(&mut self, line_no: u64, raw: &[u8], parsed: &RefLine<'_>) {
+    fn construct(&mut self, line: ChunkLine<'_>, parsed: &RefLine<'_>) {
+        let line_no = line.no;
         let mut flags = CONSTRUCTED;
         if parsed.thread.is_none() {
             flags |= LEGACY;
@@ -454,7 +637,8 @@ impl Shard {
             }
         }
         let mut lifetime = self.spare.lifetime(line_no, 1, flags);
-        lifetime.push(line_no, raw);
+        lifetime.push(&line);
+        self.touched.push(parsed.addr);
         if parsed.tag.starts_with(CONTAINER_ALLOC) {
             lifetime.extra().container = true;
         }
@@ -479,16 +663,16 @@ impl Shard {
             // A lifetime the log shows without its start cannot be waited
             // for: its end may be in the part that is missing.
             if previous.has(LEGACY) || !previous.has(CONSTRUCTED) {
-                self.end(parsed.addr, previous, Outcome::Superseded);
+                self.end(parsed.addr, previous, Outcome::Superseded, line.chunk);
             } else {
-                self.park(parsed.addr, previous);
+                self.park(parsed.addr, previous, line.chunk);
             }
         }
     }
 
     /// Park a lifetime that waits for its destructor or late lines; an older
     /// one still parked there is given up on.
-    fn park(&mut self, addr: u64, lifetime: Lifetime) {
+    fn park(&mut self, addr: u64, lifetime: Lifetime, chunk: &[u8]) {
         let slot = self.slots.entry(addr).or_default();
         if let Some(older) = slot.closing.replace(Box::new(lifetime)) {
             let outcome = if older.has(DESTROYED) {
@@ -496,26 +680,26 @@ impl Shard {
             } else {
                 Outcome::Superseded
             };
-            self.end(addr, *older, outcome);
+            self.end(addr, *older, outcome, chunk);
         }
     }
 
     /// An ordinary change (`+1`, `-1`, …).
-    fn change(&mut self, line_no: u64, raw: &[u8], parsed: &RefLine<'_>) {
-        let addr = parsed.addr;
+    fn change(&mut self, line: ChunkLine<'_>, parsed: &RefLine<'_>) {
+        let (addr, line_no) = (parsed.addr, line.no);
         let count = match parsed.state {
             LineState::Count(c) => Some(c),
             _ => None,
         };
         let Some(slot) = self.slots.get_mut(&addr) else {
-            if self.graves.find(addr).is_some() {
+            if self.graves.has(addr) {
                 // The object here was freed, and no constructor came since: a
                 // release that happened before the free and was written after
                 // it , not a new object.
                 self.out.counts.late_lines += 1;
                 return;
             }
-            return self.skewed_start(line_no, raw, parsed, count);
+            return self.skewed_start(line, parsed, count);
         };
         let to_closing = match (&slot.current, &slot.closing) {
             (_, None) => false,
@@ -527,10 +711,12 @@ impl Shard {
         if to_closing {
             if let Some(closing) = slot.closing.as_mut() {
                 closing.sum += parsed.delta;
-                closing.push(line_no, raw);
+                if closing.push(&line) {
+                    self.touched.push(addr);
+                }
                 if closing.has(DESTROYED) && closing.sum == 0 {
                     if let Some(done) = slot.closing.take() {
-                        self.end(addr, *done, Outcome::Finished);
+                        self.end(addr, *done, Outcome::Finished, line.chunk);
                         self.tidy(addr);
                     }
                 }
@@ -538,10 +724,12 @@ impl Shard {
             return;
         }
         let Some(current) = slot.current.as_mut() else {
-            return self.skewed_start(line_no, raw, parsed, count);
+            return self.skewed_start(line, parsed, count);
         };
         current.sum += parsed.delta;
-        current.push(line_no, raw);
+        if current.push(&line) {
+            self.touched.push(addr);
+        }
         note_iteration(current, parsed, line_no);
         if current.has(LEGACY) && current.sum <= 0 {
             // Legacy objects without a destructor callback get no destructor
@@ -549,7 +737,7 @@ impl Shard {
             current.flags |= DESTROYED;
             current.destroyed_by = Some(current.events.len() - 1);
             if let Some(done) = slot.current.take() {
-                self.end(addr, done, Outcome::Finished);
+                self.end(addr, done, Outcome::Finished, line.chunk);
                 self.tidy(addr);
             }
             return;
@@ -557,13 +745,14 @@ impl Shard {
         if current.events.len() > current.compact_at.max(self.max_events)
             && self.history != Some(addr)
         {
-            current.compact(&self.grammar, self.max_events);
+            current.compact(&self.grammar, self.max_events, line.chunk);
         }
     }
 
     /// The first line of an address is not a constructor: the log began after
     /// the object was made. Its count is the printed count plus this change.
-    fn skewed_start(&mut self, line_no: u64, raw: &[u8], parsed: &RefLine<'_>, count: Option<i64>) {
+    fn skewed_start(&mut self, line: ChunkLine<'_>, parsed: &RefLine<'_>, count: Option<i64>) {
+        let line_no = line.no;
         let sum = count.unwrap_or(0).saturating_add(parsed.delta);
         self.out.counts.lifetimes += 1;
         if sum <= 0 {
@@ -572,18 +761,19 @@ impl Shard {
         }
         let legacy = if parsed.thread.is_none() { LEGACY } else { 0 };
         let mut lifetime = self.spare.lifetime(line_no, sum, legacy);
-        lifetime.push(line_no, raw);
+        lifetime.push(&line);
+        self.touched.push(parsed.addr);
         note_iteration(&mut lifetime, parsed, line_no);
         self.slots.entry(parsed.addr).or_default().current = Some(lifetime);
     }
 
-    fn destructor(&mut self, line_no: u64, raw: &[u8], parsed: &RefLine<'_>) {
+    fn destructor(&mut self, line: ChunkLine<'_>, parsed: &RefLine<'_>) {
         let addr = parsed.addr;
         let Some(slot) = self.slots.get_mut(&addr) else {
             // Destroyed without a line before: the log began after it was made.
             self.out.counts.lifetimes += 1;
             self.out.counts.skewed_finished += 1;
-            self.graves.bury(addr, None, (line_no, raw));
+            self.graves.bury(addr, None, Burial::InChunk(line.stored()));
             return;
         };
         // A superseded lifetime waits for exactly this line .
@@ -595,11 +785,13 @@ impl Shard {
         });
         if closing_waits {
             if let Some(closing) = slot.closing.as_mut() {
-                closing.destroyed(line_no, raw, parsed.delta);
+                if closing.destroyed(&line, parsed.delta) {
+                    self.touched.push(addr);
+                }
                 if closing.sum <= 0 {
                     if let Some(done) = slot.closing.take() {
                         let outcome = balance(&done);
-                        self.end(addr, *done, outcome);
+                        self.end(addr, *done, outcome, line.chunk);
                         self.tidy(addr);
                     }
                 }
@@ -610,24 +802,27 @@ impl Shard {
             // Destroyed without a line before: the log began after it was made.
             self.out.counts.lifetimes += 1;
             self.out.counts.skewed_finished += 1;
-            self.graves.bury(addr, None, (line_no, raw));
+            self.graves.bury(addr, None, Burial::InChunk(line.stored()));
             return;
         };
-        current.destroyed(line_no, raw, parsed.delta);
+        let first_pending = current.destroyed(&line, parsed.delta);
         if current.sum <= 0 {
             if slot.closing.is_none() {
                 self.slots.remove(&addr);
             }
             let outcome = balance(&current);
-            self.end(addr, current, outcome);
+            self.end(addr, current, outcome, line.chunk);
         } else {
+            if first_pending {
+                self.touched.push(addr);
+            }
             // Releases of other threads are still to be written .
-            self.park(addr, current);
+            self.park(addr, current, line.chunk);
         }
     }
 
-    fn invalid(&mut self, line_no: u64, raw: &[u8], parsed: &RefLine<'_>) {
-        let addr = parsed.addr;
+    fn invalid(&mut self, line: ChunkLine<'_>, parsed: &RefLine<'_>) {
+        let (addr, line_no) = (parsed.addr, line.no);
         self.out.counts.invalid_lines += 1;
         let at = parsed.to_event(line_no);
         let mut empty = Slot::default();
@@ -637,7 +832,8 @@ impl Shard {
                 // The count would go below zero: the object is never freed.
                 current.flags |= BROKEN;
                 current.sum += parsed.delta;
-                current.push(line_no, raw);
+                current.push(&line);
+                current.settle(line.chunk);
                 let history = current.events(&self.grammar);
                 let allocated = if current.has(CONSTRUCTED) {
                     current.first(&self.grammar)
@@ -661,11 +857,13 @@ impl Shard {
         let (allocated, destroyed_at) = match slot.closing.as_ref().filter(|c| c.has(DESTROYED)) {
             Some(closing) => (
                 closing
-                    .constructor_line()
+                    .constructor_line(line.chunk)
                     .map(|l| to_event(&self.grammar, l)),
-                closing.destroyer().map(|l| to_event(&self.grammar, l)),
+                closing
+                    .destroyer(line.chunk)
+                    .map(|l| to_event(&self.grammar, l)),
             ),
-            None => match self.graves.find(addr) {
+            None => match self.graves.find(addr, line.chunk) {
                 Some((constructor, end)) => (
                     constructor.map(|l| to_event(&self.grammar, l)),
                     Some(to_event(&self.grammar, end)),
@@ -708,7 +906,7 @@ impl Shard {
     }
 
     /// A lifetime is over: count it, remember how it ended, drop its lines.
-    fn end(&mut self, addr: u64, lifetime: Lifetime, outcome: Outcome) {
+    fn end(&mut self, addr: u64, mut lifetime: Lifetime, outcome: Outcome, chunk: &[u8]) {
         let counts = &mut self.out.counts;
         counts.finished += 1;
         match outcome {
@@ -722,10 +920,16 @@ impl Shard {
         if lifetime.has(INIT) {
             counts.startup_released += 1;
         }
-        if let Some(end) = lifetime.destroyer() {
-            self.graves.bury(addr, lifetime.constructor_line(), end);
+        if let Some(end) = lifetime.destroyed_by.and_then(|i| lifetime.burial(i)) {
+            let constructor = if lifetime.has(CONSTRUCTED) {
+                lifetime.burial(0)
+            } else {
+                None
+            };
+            self.graves.bury(addr, constructor, end);
         }
         if self.history == Some(addr) {
+            lifetime.settle(chunk);
             self.keep_history(lifetime, outcome);
         } else {
             self.spare.keep(lifetime);
@@ -754,7 +958,8 @@ impl Shard {
                 } else {
                     Outcome::Superseded
                 };
-                self.end(addr, *closing, outcome);
+                // Every chunk is done: nothing is pending.
+                self.end(addr, *closing, outcome, &[]);
             }
             let Some(lifetime) = slot.current else {
                 continue;
@@ -802,11 +1007,13 @@ impl Lifetime {
         }
     }
 
-    fn destroyed(&mut self, line_no: u64, raw: &[u8], delta: i64) {
+    /// The destructor line; whether it is the first pending line.
+    fn destroyed(&mut self, line: &ChunkLine<'_>, delta: i64) -> bool {
         self.sum += delta;
-        self.push(line_no, raw);
+        let first = self.push(line);
         self.flags |= DESTROYED;
         self.destroyed_by = Some(self.events.len() - 1);
+        first
     }
 
     fn clone_lines(&self) -> Lifetime {
@@ -820,6 +1027,7 @@ impl Lifetime {
             elided: self.elided,
             compact_at: self.compact_at,
             destroyed_by: self.destroyed_by,
+            pending_from: self.pending_from,
             extra: None,
         }
     }

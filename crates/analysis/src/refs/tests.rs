@@ -608,6 +608,28 @@ mod generated {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Lifetimes and graves keep the lines of the chunk being read only
+        /// as places in it, and copy them when it is done: whatever is read
+        /// at a time, the report is the same, down to the lines it quotes.
+        #[test]
+        fn the_size_of_a_read_never_changes_the_report(
+            objects in proptest::collection::vec(object(), 1..30),
+            addresses in 1usize..5,
+            order in proptest::collection::vec(0usize..64, 0..400),
+            chunk_bytes in 512usize..4096,
+            threads in 1usize..3,
+        ) {
+            let (log, _) = build(&objects, addresses, &order);
+            let whole = diagnose_bytes(log.as_bytes(), threads);
+            let opts = RefsOptions { threads, chunk_bytes, ..RefsOptions::default() };
+            let parts = diagnose_refs(log.as_bytes(), ast_locks_parse::refs::GRAMMAR, &opts).expect("a refs log");
+            prop_assert_eq!(parts, whole, "{}", log);
+        }
+    }
+
     #[test]
     fn a_clean_real_log_cut_anywhere_shows_no_leak() {
         let log = std::fs::read_to_string(format!("{}/refs", dir("R1-clean"))).unwrap();
@@ -637,5 +659,71 @@ fn an_address_written_two_ways_is_one_object_on_any_number_of_workers() {
         let d = diagnose_bytes(log.as_bytes(), threads);
         assert!(d.findings().is_empty(), "{threads}: {}", d.verdict());
         assert_eq!(d.counts.finished, 1);
+    }
+}
+
+#[test]
+fn the_real_logs_read_in_small_pieces_give_the_same_report() {
+    // Objects alive across a read, graves made in one read and looked up in
+    // a later one, containers whose members span many reads.
+    for name in [
+        "R1-clean",
+        "R2-leak",
+        "R2-leak-core-stop-now",
+        "R4-over-release",
+    ] {
+        let log = std::fs::read(format!("{}/refs", dir(name))).expect("log");
+        for threads in [1, 2] {
+            let whole = diagnose_bytes(&log, threads);
+            for chunk_bytes in [512, 777, 4096, 65536] {
+                let opts = RefsOptions {
+                    threads,
+                    chunk_bytes,
+                    ..RefsOptions::default()
+                };
+                let parts = diagnose_refs(&log[..], ast_locks_parse::refs::GRAMMAR, &opts)
+                    .expect("a refs log");
+                assert!(
+                    parts == whole,
+                    "{name}, {threads} workers, {chunk_bytes}-byte reads"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_use_after_free_reads_later_names_the_release_that_freed() {
+    // The object is freed in the first read; its line of freed memory comes
+    // reads later, after other objects reused the graves' chunk buffers.
+    let mut log = [
+        line("0x10", "+1", 1, "a.c:1:make", CTOR, "made"),
+        line("0x10", "-1", 2, "b.c:9:last_release", DTOR, "freed"),
+    ]
+    .concat();
+    for i in 0..200u32 {
+        let addr = format!("{:#x}", 0x1000 + u64::from(i % 7) * 0x40);
+        log += &line(&addr, "+1", 3, "c.c:5:other", CTOR, "other");
+        log += &line(&addr, "-1", 3, "c.c:6:other_done", DTOR, "other done");
+    }
+    log += &line("0x10", "-1", 4, "d.c:7:bad_release", "**invalid**", "late");
+    for chunk_bytes in [512, 1000, 1 << 20] {
+        let opts = RefsOptions {
+            threads: 1,
+            chunk_bytes,
+            ..RefsOptions::default()
+        };
+        let d = diagnose_refs(log.as_bytes(), ast_locks_parse::refs::GRAMMAR, &opts)
+            .expect("a refs log");
+        let found = d.invalid_of(InvalidKind::UseAfterFree).next();
+        let found = found.unwrap_or_else(|| panic!("{chunk_bytes}: {}", d.verdict()));
+        let freed = found.destroyed_at.as_ref().expect("the release that freed");
+        assert_eq!((freed.place(), freed.line_no), ("b.c:9".to_string(), 2));
+        assert_eq!(freed.tag, "freed");
+        let made = found.allocated.as_ref().expect("its allocation");
+        assert_eq!(
+            (made.place(), made.tag.as_str()),
+            ("a.c:1".to_string(), "made")
+        );
     }
 }
