@@ -13,8 +13,12 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use wide::u8x16;
 
-/// Chunks queued per worker.
-const QUEUE: usize = 3;
+/// Chunks queued per worker. Every worker gets every chunk, so the reading
+/// thread waits for the slowest; a deep queue lets a worker that is ahead
+/// (its addresses had cheaper lines lately) keep going instead of idling
+/// while the other catches up: 3 left a core idle a tenth of the time on a
+/// two-core machine, 8 is 9 % faster there for 7 MiB more.
+const QUEUE: usize = 8;
 /// Of a line longer than a chunk, keep this much (it is reported, not read).
 const HEAD: usize = 256;
 
