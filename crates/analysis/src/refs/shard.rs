@@ -273,6 +273,17 @@ struct Slot {
     closing: Option<Box<Lifetime>>,
 }
 
+impl Slot {
+    fn settle(&mut self, chunk: &[u8]) {
+        if let Some(current) = self.current.as_mut() {
+            current.settle(chunk);
+        }
+        if let Some(closing) = self.closing.as_mut() {
+            closing.settle(chunk);
+        }
+    }
+}
+
 /// The lifetimes destroyed last, by address, to name the release that freed an
 /// object when a later line refers to it. Two generations of bounded size: the
 /// memory stays flat however long the log, and the last `cap` destructions at
@@ -317,6 +328,15 @@ enum Burial<'a> {
 }
 
 const ARENA_CAP: usize = 4 << 20;
+
+impl Grave {
+    fn settle(&mut self, arena: &mut Vec<u8>, chunk: &[u8]) {
+        if let Some(constructor) = self.constructor.as_mut() {
+            constructor.settle(arena, chunk);
+        }
+        self.end.settle(arena, chunk);
+    }
+}
 
 impl GraveLine {
     fn read<'a>(&self, arena: &'a [u8], chunk: &'a [u8]) -> NumberedLine<'a> {
@@ -399,18 +419,25 @@ impl Graveyard {
         self.current.map.contains_key(&addr) || self.previous.map.contains_key(&addr)
     }
 
-    /// The chunk is done: the graves buried in it copy their lines.
+    /// The chunk is done: the graves buried in it copy their lines. The
+    /// addresses buried are listed once a burial, so when the graveyard has
+    /// fewer graves than that (a few addresses reused all the time), it is
+    /// gone through whole instead.
     fn chunk_done(&mut self, chunk: &[u8]) {
-        for addr in self.in_chunk.drain(..) {
-            for g in [&mut self.current, &mut self.previous] {
-                if let Some(grave) = g.map.get_mut(&addr) {
-                    if let Some(constructor) = grave.constructor.as_mut() {
-                        constructor.settle(&mut g.arena, chunk);
+        for g in [&mut self.current, &mut self.previous] {
+            if g.map.len() <= self.in_chunk.len() {
+                for grave in g.map.values_mut() {
+                    grave.settle(&mut g.arena, chunk);
+                }
+            } else {
+                for addr in &self.in_chunk {
+                    if let Some(grave) = g.map.get_mut(addr) {
+                        grave.settle(&mut g.arena, chunk);
                     }
-                    grave.end.settle(&mut g.arena, chunk);
                 }
             }
         }
+        self.in_chunk.clear();
     }
 }
 
@@ -602,18 +629,20 @@ impl Shard {
     /// and the last graves copy the lines of it they keep.
     pub fn chunk_done(&mut self, chunk: &[u8]) {
         self.graves.chunk_done(chunk);
-        let mut touched = std::mem::take(&mut self.touched);
-        for addr in touched.drain(..) {
-            if let Some(slot) = self.slots.get_mut(&addr) {
-                if let Some(current) = slot.current.as_mut() {
-                    current.settle(chunk);
-                }
-                if let Some(closing) = slot.closing.as_mut() {
-                    closing.settle(chunk);
+        // Addresses are listed once a lifetime; with fewer addresses alive
+        // than that, every one is gone through instead.
+        if self.slots.len() <= self.touched.len() {
+            for slot in self.slots.values_mut() {
+                slot.settle(chunk);
+            }
+        } else {
+            for addr in &self.touched {
+                if let Some(slot) = self.slots.get_mut(addr) {
+                    slot.settle(chunk);
                 }
             }
         }
-        self.touched = touched;
+        self.touched.clear();
     }
 
     fn warn(&mut self, line_no: u64, message: String) {
