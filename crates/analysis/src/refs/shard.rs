@@ -599,7 +599,9 @@ impl Shard {
             self.out.empty_lines += 1;
             return;
         }
-        let parsed = match (self.grammar.parse)(bytes, key) {
+        // Read in place: a line read is over a hundred bytes, not moved.
+        let read = (self.grammar.parse)(bytes, key);
+        let parsed = match &read {
             Ok(p) => p,
             Err(e) => {
                 let shown = excerpt(raw);
@@ -607,7 +609,7 @@ impl Shard {
             }
         };
         self.out.parsed_lines += 1;
-        self.out.variant.note(&parsed);
+        self.out.variant.note(parsed);
         let line = ChunkLine {
             no: line_no,
             bytes: raw,
@@ -615,13 +617,13 @@ impl Shard {
             chunk,
         };
         match parsed.state {
-            LineState::Constructor { .. } => self.construct(line, &parsed),
-            LineState::Invalid => self.invalid(line, &parsed),
-            LineState::Count(c) if c < 0 => self.invalid(line, &parsed),
-            LineState::Destructor { .. } => self.destructor(line, &parsed),
+            LineState::Constructor { .. } => self.construct(line, parsed),
+            LineState::Invalid => self.invalid(line, parsed),
+            LineState::Count(c) if c < 0 => self.invalid(line, parsed),
+            LineState::Destructor { .. } => self.destructor(line, parsed),
             // Written after the `-1` that freed the object; it changes nothing.
             LineState::CallDestructor => {}
-            LineState::Count(_) | LineState::Unknown => self.change(line, &parsed),
+            LineState::Count(_) | LineState::Unknown => self.change(line, parsed),
         }
     }
 
