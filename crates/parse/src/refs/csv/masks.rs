@@ -183,7 +183,12 @@ fn signed(ahead: &[u8; READ_AHEAD], start: usize, end: usize) -> Option<i64> {
 #[inline(always)]
 fn decimal(ahead: &[u8; READ_AHEAD], start: usize, end: usize) -> Option<u64> {
     let count = end.checked_sub(start)?;
-    if !(1..=8).contains(&count) {
+    if count == 1 {
+        // Most changes and counts: `1`, `2`.
+        let digit = ahead.get(start)?.wrapping_sub(b'0');
+        return (digit <= 9).then_some(u64::from(digit));
+    }
+    if !(2..=8).contains(&count) {
         return None;
     }
     let mut eight = [0u8; 8];
@@ -254,7 +259,9 @@ mod tests {
     #[test]
     fn numbers_of_every_length_up_to_eight_digits() {
         for (text, value) in [
-            ("1", 1u64),
+            ("0", 0u64),
+            ("1", 1),
+            ("9", 9),
             ("12", 12),
             ("123", 123),
             ("28975", 28975),
@@ -270,7 +277,21 @@ mod tests {
 
     #[test]
     fn numbers_this_reader_leaves_to_the_byte_reader() {
-        for text in ["", "123456789", "1-2", "1 2", "+1", "12a", "a12"] {
+        for text in [
+            "",
+            "123456789",
+            "1-2",
+            "1 2",
+            "+1",
+            "12a",
+            "a12",
+            "a",
+            "/",
+            ":",
+            "+",
+            "-",
+            ",",
+        ] {
             let (ahead, start, end) = padded(text);
             assert_eq!(decimal(&ahead, start, end), None, "{text:?}");
         }
