@@ -3,8 +3,10 @@
 //! about 84 bytes a line and 4 lines an object, objects of many threads in
 //! flight, addresses reused as malloc reuses them, late lines after destructors,
 //! a few leaks), next to `wc -l` and refcounter.py `-n` on the same cached file,
-//! run in turn (A B A B …) so that a slower moment of the machine slows both.
-//! Prints a Markdown table for docs/performance.md.
+//! run in turn (A B A B …) so that a slower moment of the machine slows both;
+//! the ratios are the medians of each round's own ratio, so that the machine's
+//! drift over the run does not enter them. Prints a Markdown table for
+//! docs/performance.md.
 //!
 //! - `AST_LOCKS_REFS_BENCH_MB=100,500,2048` chooses the sizes (MiB);
 //! - `REFCOUNTER=/path/to/refcounter.py` adds refcounter.py (Asterisk's
@@ -90,24 +92,33 @@ fn main() {
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         let found = json["leaked"].as_array().map_or(0, Vec::len);
         let (mut ours, mut wc, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut over_wc, mut over_ours) = (Vec::new(), Vec::new());
         for i in 0..rounds {
-            ours.extend(time(&binary(), &["refs", "-q", "-f", "json", path]));
-            wc.extend(time(Path::new("wc"), &["-l", path]));
+            let o = time(&binary(), &["refs", "-q", "-f", "json", path]);
+            let w = time(Path::new("wc"), &["-l", path]);
             // refcounter.py is slow: three runs are enough.
-            if let Some(rc) = refcounter.as_ref().filter(|_| i < 3) {
-                theirs.extend(time(
+            let t = refcounter.as_ref().filter(|_| i < 3).and_then(|rc| {
+                time(
                     Path::new("python3"),
                     &[rc.to_str().unwrap_or(""), "-f", path, "-n"],
-                ));
+                )
+            });
+            if let Some(o) = o {
+                over_wc.extend(w.map(|w| o.as_secs_f64() / w.as_secs_f64()));
+                over_ours.extend(t.map(|t| t.as_secs_f64() / o.as_secs_f64()));
             }
+            ours.extend(o);
+            wc.extend(w);
+            theirs.extend(t);
         }
         let secs = |d: Option<Duration>| {
-            d.map_or("n/a".to_string(), |d| format!("{:.2}", d.as_secs_f64()))
+            d.map_or("n/a".to_string(), |d| format!("{:.3}", d.as_secs_f64()))
         };
         let (o, w, t) = (median(ours), median(wc), median(theirs));
-        let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
-            (Some(a), Some(b)) => format!("{:.1}×", a.as_secs_f64() / b.as_secs_f64()),
-            _ => "n/a".to_string(),
+        let ratio = |mut r: Vec<f64>| {
+            r.sort_by(f64::total_cmp);
+            r.get(r.len() / 2)
+                .map_or("n/a".to_string(), |r| format!("{r:.1}×"))
         };
         let rate = o.map_or("n/a".to_string(), |d| {
             format!("{:.0}", made.bytes as f64 / 1e6 / d.as_secs_f64())
@@ -121,9 +132,9 @@ fn main() {
             made.objects,
             secs(o),
             secs(w),
-            ratio(o, w),
+            ratio(over_wc),
             secs(t),
-            ratio(t, o),
+            ratio(over_ours),
             made.leaked.len(),
         );
         let _ = std::fs::remove_file(&file);
