@@ -1,7 +1,8 @@
 //! Refs logs: every line parser on any bytes, then the whole pipeline (the
 //! streaming analysis on one and on two workers, every renderer). Never
-//! panics; one and two workers agree; a line read with its routing key, and
-//! read ahead into the bytes after it, reads as alone.
+//! panics; one and two workers agree, and so does reading in small chunks; a
+//! line read with its routing key, and read ahead into the bytes after it,
+//! reads as alone.
 #![no_main]
 use ast_locks_analysis::refs::{diagnose_refs, RefsOptions};
 use ast_locks_model::refs::{LineBytes, READ_AHEAD};
@@ -28,6 +29,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let (one, two) = (run(1), run(2));
     assert_eq!(one, two, "one and two workers disagree");
+    // Lines of the chunk being read are kept as places in it until the chunk
+    // is done: read in small chunks, the report must not change (while no
+    // line is longer than a chunk, which is reported as such).
+    if data.split(|&b| b == b'\n').all(|line| line.len() < 1024) {
+        let opts = RefsOptions { threads: 2, max_events: 16, chunk_bytes: 2048, ..RefsOptions::default() };
+        let small = diagnose_refs(data, ast_locks_parse::refs::GRAMMAR, &opts).ok();
+        assert_eq!(one, small, "reading in small chunks changes the report");
+    }
     if let Some(d) = one {
         let report = RefsReport { name: "fuzz", diagnosis: &d, verbose: true };
         let mut out = Vec::new();
