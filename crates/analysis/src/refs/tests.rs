@@ -507,6 +507,19 @@ mod generated {
         out
     }
 
+    /// A generated log: its objects, its text, and each object's address.
+    fn history() -> impl Strategy<Value = (Vec<Object>, String, Vec<u64>)> {
+        (
+            proptest::collection::vec(object(), 1..30),
+            1usize..5,
+            proptest::collection::vec(0usize..64, 0..400),
+        )
+            .prop_map(|(objects, addresses, order)| {
+                let (log, addr_of) = build(&objects, addresses, &order);
+                (objects, log, addr_of)
+            })
+    }
+
     /// Objects on a few addresses, each address's objects one after the other,
     /// the addresses interleaved as `order` says. Returns the log and, per
     /// object, its address.
@@ -559,12 +572,9 @@ mod generated {
 
         #[test]
         fn a_generated_history_is_reported_with_exactly_what_it_was_built_with(
-            objects in proptest::collection::vec(object(), 1..30),
-            addresses in 1usize..5,
-            order in proptest::collection::vec(0usize..64, 0..400),
+            (objects, log, addr_of) in history(),
             threads in 1usize..4,
         ) {
-            let (log, addr_of) = build(&objects, addresses, &order);
             let d = diagnose_bytes(log.as_bytes(), threads);
             let mut want_leaks: Vec<u64> = objects.iter().zip(&addr_of).filter(|(o, _)| o.fate == Fate::Leaked).map(|(_, a)| *a).collect();
             want_leaks.sort_unstable();
@@ -589,12 +599,9 @@ mod generated {
 
         #[test]
         fn a_log_missing_its_start_never_shows_a_false_leak(
-            objects in proptest::collection::vec(object(), 1..30),
-            addresses in 1usize..5,
-            order in proptest::collection::vec(0usize..64, 0..400),
+            (objects, log, addr_of) in history(),
             cut in 0usize..200,
         ) {
-            let (log, addr_of) = build(&objects, addresses, &order);
             let lines: Vec<&str> = log.lines().collect();
             let cut = cut.min(lines.len().saturating_sub(1));
             let tail = lines[cut..].join("\n");
@@ -616,13 +623,10 @@ mod generated {
         /// at a time, the report is the same, down to the lines it quotes.
         #[test]
         fn the_size_of_a_read_never_changes_the_report(
-            objects in proptest::collection::vec(object(), 1..30),
-            addresses in 1usize..5,
-            order in proptest::collection::vec(0usize..64, 0..400),
+            (_, log, _) in history(),
             chunk_bytes in 512usize..4096,
             threads in 1usize..3,
         ) {
-            let (log, _) = build(&objects, addresses, &order);
             let whole = diagnose_bytes(log.as_bytes(), threads);
             let opts = RefsOptions { threads, chunk_bytes, ..RefsOptions::default() };
             let parts = diagnose_refs(log.as_bytes(), ast_locks_parse::refs::GRAMMAR, &opts).expect("a refs log");
