@@ -154,21 +154,8 @@ impl Lifetime {
         self.pending_from = NONE_PENDING;
     }
 
-    /// Stored line `i`, from `chunk` while it is pending.
-    fn line_in<'s>(&'s self, i: usize, chunk: &'s [u8]) -> &'s [u8] {
-        let Some(s) = self.events.get(i) else {
-            return &[];
-        };
-        let start = s.start as usize;
-        let from = if i >= self.pending_from as usize {
-            chunk
-        } else {
-            &self.raw
-        };
-        from.get(start..start + s.len as usize).unwrap_or_default()
-    }
-
-    /// Stored line `i`, to bury.
+    /// Stored line `i`: its place in the chunk while it is pending, else its
+    /// bytes.
     fn burial(&self, i: usize) -> Option<Burial<'_>> {
         let s = *self.events.get(i)?;
         Some(if i >= self.pending_from as usize {
@@ -210,16 +197,17 @@ impl Lifetime {
             .map(|l| l.to_event(s.line_no))
     }
 
-    fn destroyer<'s>(&'s self, chunk: &'s [u8]) -> Option<(u64, &'s [u8])> {
-        let i = self.destroyed_by?;
-        Some((self.events.get(i)?.line_no, self.line_in(i, chunk)))
+    /// The line that destroyed it.
+    fn destroyer(&self) -> Option<Burial<'_>> {
+        self.burial(self.destroyed_by?)
     }
 
-    fn constructor_line<'s>(&'s self, chunk: &'s [u8]) -> Option<(u64, &'s [u8])> {
+    /// Its constructor line, if the log shows it.
+    fn constructor(&self) -> Option<Burial<'_>> {
         if !self.has(CONSTRUCTED) {
             return None;
         }
-        Some((self.events.first()?.line_no, self.line_in(0, chunk)))
+        self.burial(0)
     }
 
     /// A lifetime with very many lines (a global object referenced all day)
@@ -328,6 +316,23 @@ enum Burial<'a> {
 }
 
 const ARENA_CAP: usize = 4 << 20;
+
+impl Burial<'_> {
+    /// The line and its number (`chunk`: the chunk being read).
+    fn read<'a>(self, chunk: &'a [u8]) -> NumberedLine<'a>
+    where
+        Self: 'a,
+    {
+        match self {
+            Burial::InChunk(s) => {
+                let start = s.start as usize;
+                let bytes = chunk.get(start..start + s.len as usize);
+                (s.line_no, bytes.unwrap_or_default())
+            }
+            Burial::Bytes(line_no, bytes) => (line_no, bytes),
+        }
+    }
+}
 
 impl Grave {
     fn settle(&mut self, arena: &mut Vec<u8>, chunk: &[u8]) {
@@ -888,10 +893,12 @@ impl Shard {
         let (allocated, destroyed_at) = match slot.closing.as_ref().filter(|c| c.has(DESTROYED)) {
             Some(closing) => (
                 closing
-                    .constructor_line(line.chunk)
+                    .constructor()
+                    .map(|b| b.read(line.chunk))
                     .map(|l| to_event(&self.grammar, l)),
                 closing
-                    .destroyer(line.chunk)
+                    .destroyer()
+                    .map(|b| b.read(line.chunk))
                     .map(|l| to_event(&self.grammar, l)),
             ),
             None => match self.graves.find(addr, line.chunk) {
@@ -951,13 +958,8 @@ impl Shard {
         if lifetime.has(INIT) {
             counts.startup_released += 1;
         }
-        if let Some(end) = lifetime.destroyed_by.and_then(|i| lifetime.burial(i)) {
-            let constructor = if lifetime.has(CONSTRUCTED) {
-                lifetime.burial(0)
-            } else {
-                None
-            };
-            self.graves.bury(addr, constructor, end);
+        if let Some(end) = lifetime.destroyer() {
+            self.graves.bury(addr, lifetime.constructor(), end);
         }
         if self.history == Some(addr) {
             lifetime.settle(chunk);
